@@ -1,9 +1,12 @@
 package binfile
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
+	"hash/crc32"
 )
 
 // ContainerVersion is the layout version this package writes; it reads files with a version up to it.
@@ -21,9 +24,18 @@ const (
 )
 
 const (
-	checksumSize = 32 // SHA-256
+	checksumSize = 4 // CRC-32C
 	preludeSize  = 8 + 4 + 8
 )
+
+// castagnoli is the CRC-32C table (hardware-accelerated on amd64 and arm64).
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// newChecksum returns the running checksum of the layout: CRC-32C.
+func newChecksum() hash.Hash32 { return crc32.New(castagnoli) }
+
+// checksumBytes returns the stored form of a checksum: its uint32 value, little-endian.
+func checksumBytes(h hash.Hash32) []byte { return binary.LittleEndian.AppendUint32(nil, h.Sum32()) }
 
 // DType is the element type of an array.
 type DType uint8

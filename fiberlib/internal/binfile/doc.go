@@ -1,5 +1,5 @@
 // Package binfile reads and writes fiberlib's binary container: one file holding a kind string, a format
-// version, a JSON header and named little-endian numeric arrays with their shapes, closed by a SHA-256
+// version, a JSON header and named little-endian numeric arrays with their shapes, closed by a CRC-32C
 // checksum. Sample sets ("fiberbnn.samples") and flow checkpoints are stored in it.
 //
 // # Policy
@@ -11,7 +11,9 @@
 //     kind ([ErrWrongKind]), a container or kind version newer than this build understands
 //     ([ErrNewerVersion]), a checksum mismatch ([ErrChecksum]) or an inconsistent layout ([ErrCorrupt]).
 //     Test with errors.Is.
-//   - The checksum covers every byte before it, so a single flipped bit anywhere is detected.
+//   - The checksum covers every byte before it: any burst of errors up to 32 bits long is detected, and
+//     random damage escapes with probability 2⁻³². It guards against damage, not tampering. CRC-32C runs
+//     at several GB/s with hardware support, where SHA-256 ran at about 200 MB/s on the project's CPUs.
 //   - Values are copied bit for bit: NaN payloads and signed zeros survive a round trip.
 //
 // # Layout (container version 1)
@@ -34,7 +36,7 @@
 //	                   1        rank R (0..16)
 //	                   8·R      dimensions
 //	                   n·size   the elements in row-major order, n = product of the dimensions
-//	end-32  32       SHA-256 of every preceding byte
+//	end-4   4        CRC-32C (Castagnoli) of every preceding byte, as a uint32
 //
 // The kind and kind version let each user of the container evolve its own schema: a reader states which
 // kind it expects and the newest kind version it understands.

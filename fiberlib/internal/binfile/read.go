@@ -3,7 +3,6 @@ package binfile
 import (
 	"bufio"
 	"bytes"
-	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -98,7 +97,7 @@ func checksumOK(path string) (bool, error) {
 	if err != nil || st.Size() < checksumSize {
 		return false, fmt.Errorf("short file")
 	}
-	h := sha256.New()
+	h := newChecksum()
 	if _, err := io.CopyN(h, fh, st.Size()-checksumSize); err != nil {
 		return false, err
 	}
@@ -106,13 +105,13 @@ func checksumOK(path string) (bool, error) {
 	if _, err := io.ReadFull(fh, want); err != nil {
 		return false, err
 	}
-	return bytes.Equal(h.Sum(nil), want), nil
+	return bytes.Equal(checksumBytes(h), want), nil
 }
 
 // decoder reads the layout field by field, hashing every byte it reads.
 type decoder struct {
 	r     io.Reader // tees into h
-	h     hash.Hash
+	h     hash.Hash32
 	path  string
 	size  int64 // actual size of the file, or -1 for a stream
 	off   int64 // bytes read so far
@@ -120,7 +119,7 @@ type decoder struct {
 }
 
 func newDecoder(r io.Reader, path string, size int64) *decoder {
-	h := sha256.New()
+	h := newChecksum()
 	return &decoder{r: io.TeeReader(r, h), h: h, path: path, size: size}
 }
 
@@ -295,7 +294,7 @@ func (d *decoder) decode() (*File, error) {
 	if d.avail() != 0 {
 		return nil, d.fail(ErrCorrupt, "%d unexplained bytes between the last array and the checksum", d.avail())
 	}
-	got := d.h.Sum(nil)
+	got := checksumBytes(d.h)
 	// The stored checksum is read past the tee, so it is not hashed into itself; the tee has already hashed
 	// every byte up to here.
 	want := make([]byte, checksumSize)
@@ -305,7 +304,7 @@ func (d *decoder) decode() (*File, error) {
 		return nil, d.readErr(err, "the checksum")
 	}
 	if !bytes.Equal(got, want) {
-		return nil, d.fail(ErrChecksum, "the content does not match its SHA-256 (stored %x…, computed %x…): the file is damaged; restore or regenerate it", want[:4], got[:4])
+		return nil, d.fail(ErrChecksum, "the content does not match its CRC-32C (stored %x, computed %x): the file is damaged; restore or regenerate it", want, got)
 	}
 	return f, nil
 }

@@ -2,7 +2,6 @@ package binfile
 
 import (
 	"bufio"
-	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -70,7 +69,7 @@ func Encode(w io.Writer, f *File) error {
 	if err != nil {
 		return fmt.Errorf("binfile: %w", err)
 	}
-	h := sha256.New()
+	h := newChecksum()
 	bw := bufio.NewWriterSize(io.MultiWriter(w, h), 1<<16)
 	var buf []byte
 	buf = append(buf, Magic...)
@@ -93,7 +92,7 @@ func Encode(w io.Writer, f *File) error {
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("binfile: writing %s: %w", f.Kind, err)
 	}
-	if _, err := w.Write(h.Sum(nil)); err != nil {
+	if _, err := w.Write(checksumBytes(h)); err != nil {
 		return fmt.Errorf("binfile: writing %s checksum: %w", f.Kind, err)
 	}
 	return nil

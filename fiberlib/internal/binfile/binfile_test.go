@@ -2,9 +2,9 @@ package binfile
 
 import (
 	"bytes"
-	"hash/crc32"
 	"encoding/binary"
 	"errors"
+	"hash/crc32"
 	"math"
 	"os"
 	"path/filepath"

@@ -156,7 +156,8 @@ func more(total, shown int) string {
 	return ""
 }
 
-func finite(v float32) bool { return !math.IsNaN(float64(v)) && !math.IsInf(float64(v), 0) }
+// finite reports whether v is neither NaN nor ±Inf: its exponent bits are not all ones.
+func finite(v float32) bool { return math.Float32bits(v)&0x7f800000 != 0x7f800000 }
 
 // NonFinite returns the indices of the samples whose parameter row holds a NaN or an infinity.
 func (s *Set) NonFinite() []int {

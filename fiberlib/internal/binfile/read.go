@@ -11,6 +11,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"unicode/utf8"
 )
 
@@ -407,26 +408,34 @@ func appendElements(out any, dt DType, b []byte) any {
 	switch dt {
 	case Float32:
 		o := out.([]float32)
-		for i := 0; i < len(b); i += 4 {
-			o = append(o, math.Float32frombits(le.Uint32(b[i:])))
+		n := len(o)
+		o = slices.Grow(o, len(b)/4)[:n+len(b)/4]
+		for i := range o[n:] {
+			o[n+i] = math.Float32frombits(le.Uint32(b[4*i:]))
 		}
 		return o
 	case Float64:
 		o := out.([]float64)
-		for i := 0; i < len(b); i += 8 {
-			o = append(o, math.Float64frombits(le.Uint64(b[i:])))
+		n := len(o)
+		o = slices.Grow(o, len(b)/8)[:n+len(b)/8]
+		for i := range o[n:] {
+			o[n+i] = math.Float64frombits(le.Uint64(b[8*i:]))
 		}
 		return o
 	case Int32:
 		o := out.([]int32)
-		for i := 0; i < len(b); i += 4 {
-			o = append(o, int32(le.Uint32(b[i:])))
+		n := len(o)
+		o = slices.Grow(o, len(b)/4)[:n+len(b)/4]
+		for i := range o[n:] {
+			o[n+i] = int32(le.Uint32(b[4*i:]))
 		}
 		return o
 	case Int64:
 		o := out.([]int64)
-		for i := 0; i < len(b); i += 8 {
-			o = append(o, int64(le.Uint64(b[i:])))
+		n := len(o)
+		o = slices.Grow(o, len(b)/8)[:n+len(b)/8]
+		for i := range o[n:] {
+			o[n+i] = int64(le.Uint64(b[8*i:]))
 		}
 		return o
 	default:

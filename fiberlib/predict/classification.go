@@ -66,17 +66,46 @@ func logSoftmax[T float32 | float64](out []float64, x []T) {
 	}
 }
 
-// averageLog forms the BMA from per-sample log-probabilities lp [S, B, C]: log (1/S) Σ_s exp(lp_s).
-func averageLog(lp []float64, s, b, c int) *Classification {
-	out := &Classification{B: b, C: c, Probs: make([]float64, b*c), LogProbs: make([]float64, b*c)}
-	col := make([]float64, s)
-	logS := math.Log(float64(s))
-	for i := 0; i < b*c; i++ {
-		for k := range col {
-			col[k] = lp[k*b*c+i]
-		}
-		out.LogProbs[i] = logSumExp(col) - logS
+// lseAccumulator forms log (1/S) Σ_s exp(x_s) for many cells at once, one sample at a time, with a
+// running maximum (online log-sum-exp): one exp per value and no [S, ...] buffer.
+type lseAccumulator struct {
+	max, sum []float64
+	n        int
+}
+
+func newLSEAccumulator(cells int) *lseAccumulator {
+	a := &lseAccumulator{max: make([]float64, cells), sum: make([]float64, cells)}
+	for i := range a.max {
+		a.max[i] = math.Inf(-1)
 	}
+	return a
+}
+
+// add folds in one sample's log-values for cells [off, off+len(x)).
+func (a *lseAccumulator) add(off int, x []float64) {
+	m, sum := a.max[off:off+len(x)], a.sum[off:off+len(x)]
+	for k, v := range x {
+		if v > m[k] {
+			sum[k] = sum[k]*math.Exp(m[k]-v) + 1
+			m[k] = v
+		} else {
+			sum[k] += math.Exp(v - m[k])
+		}
+	}
+}
+
+// result writes log (1/n) Σ exp into out, with n the number of samples.
+func (a *lseAccumulator) result(out []float64, samples int) {
+	logS := math.Log(float64(samples))
+	for i := range out {
+		out[i] = a.max[i] + math.Log(a.sum[i]) - logS
+	}
+}
+
+// finish turns an accumulator over s samples into a Classification [b, c].
+func finish(acc *lseAccumulator, s, b, c int) *Classification {
+	out := &Classification{B: b, C: c, Probs: make([]float64, b*c), LogProbs: make([]float64, b*c)}
+	acc.result(out.LogProbs, s)
 	normalise(out)
 	return out
 }
@@ -102,11 +131,13 @@ func AverageSoftmax(logits []float32, s, b, c int) (*Classification, error) {
 	if c < 2 {
 		return nil, fmt.Errorf("predict: AverageSoftmax: C=%d classes; for one binary logit use AverageSigmoid", c)
 	}
-	lp := make([]float64, len(logits))
+	acc := newLSEAccumulator(b * c)
+	row := make([]float64, c)
 	for r := 0; r < s*b; r++ {
-		logSoftmax(lp[r*c:(r+1)*c], logits[r*c:(r+1)*c])
+		logSoftmax(row, logits[r*c:(r+1)*c])
+		acc.add((r%b)*c, row)
 	}
-	return averageLog(lp, s, b, c), nil
+	return finish(acc, s, b, c), nil
 }
 
 // AverageSigmoid returns the BMA of a binary classifier with one logit per point: logits [s, b] give
@@ -115,11 +146,13 @@ func AverageSigmoid(logits []float32, s, b int) (*Classification, error) {
 	if err := checkLogits("AverageSigmoid logits [S, B]", logits, s, b); err != nil {
 		return nil, err
 	}
-	lp := make([]float64, 2*len(logits))
+	acc := newLSEAccumulator(2 * b)
+	var row [2]float64
 	for r, v := range logits {
-		lp[2*r], lp[2*r+1] = logSigmoid(-float64(v)), logSigmoid(float64(v))
+		row[0], row[1] = logSigmoid(-float64(v)), logSigmoid(float64(v))
+		acc.add((r%b)*2, row[:])
 	}
-	return averageLog(lp, s, b, 2), nil
+	return finish(acc, s, b, 2), nil
 }
 
 // logSigmoid returns log σ(x) = −log(1 + e^{−x}) without overflow.

@@ -157,3 +157,34 @@ func MustLoad(path string) *Set {
 	}
 	return s
 }
+
+// Info describes a sample set file without loading its arrays.
+type Info struct {
+	Meta
+	// N and P are the number of samples and of parameters.
+	N, P int
+	// Diagnostics lists the names of the per-sample diagnostics.
+	Diagnostics []string
+}
+
+// Stat reads only the header of the sample set file at path: cheap for large sets, e.g. to list the sets
+// of a directory. It checks the magic bytes, versions, kind and file length, but not the checksum (Load
+// does).
+func Stat(path string) (Info, error) {
+	f, err := binfile.ReadHeader(path)
+	if err != nil {
+		return Info{}, fmt.Errorf("samples: %w", err)
+	}
+	if f.Kind != Kind {
+		return Info{}, fmt.Errorf("samples: %s: %w: it holds %q: not a sample set file", path, binfile.ErrWrongKind, f.Kind)
+	}
+	if f.Version > FormatVersion {
+		return Info{}, fmt.Errorf("samples: %s: %w: %s version %d, this build reads up to version %d: update fiberbnn",
+			path, binfile.ErrNewerVersion, Kind, f.Version, FormatVersion)
+	}
+	var h header
+	if err := f.DecodeHeader(&h); err != nil {
+		return Info{}, fmt.Errorf("samples: %w", err)
+	}
+	return Info{Meta: h.Meta, N: h.N, P: h.P, Diagnostics: h.Diagnostics}, nil
+}

@@ -48,6 +48,10 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 		string(got.Network) != `{"layers":[1,50,1]}` || !reflect.DeepEqual(got.Extras, map[string]any{"eps": 0.01}) {
 		t.Fatalf("metadata differs: %+v", got.Meta)
 	}
+	info, err := Stat(path)
+	if err != nil || info.N != 3 || info.P != 2 || info.Method != "fiber" || info.Seed != 7 || len(info.Diagnostics) != 1 || info.Diagnostics[0] != "distance" {
+		t.Errorf("Stat = %+v, %v", info, err)
+	}
 	// Saving what was loaded gives the same bytes.
 	path2 := filepath.Join(t.TempDir(), "s2.fbs")
 	got.MustSave(path2)
@@ -95,12 +99,18 @@ func TestLoadErrors(t *testing.T) {
 	}
 	data, _ := os.ReadFile(p)
 	check("kind", data, binfile.ErrWrongKind, `it holds "fiberbnn.flow", want "fiberbnn.samples": not a sample set file`)
+	if _, err := Stat(p); !errors.Is(err, binfile.ErrWrongKind) || !strings.Contains(err.Error(), p) {
+		t.Errorf("Stat of another kind: %v", err)
+	}
 	newer := &binfile.File{Kind: Kind, Version: FormatVersion + 1}
 	if err := binfile.Write(p, newer); err != nil {
 		t.Fatal(err)
 	}
 	data, _ = os.ReadFile(p)
 	check("newer", data, binfile.ErrNewerVersion, "fiberbnn.samples version 2, this build reads up to version 1: update fiberbnn")
+	if _, err := Stat(p); !errors.Is(err, binfile.ErrNewerVersion) {
+		t.Errorf("Stat of a newer version: %v", err)
+	}
 
 	// A well-formed file whose content disagrees with its header, or holds an invalid set.
 	write := func(name string, edit func(f *binfile.File)) []byte {

@@ -287,3 +287,15 @@ func TestBadInput(t *testing.T) {
 		t.Errorf("float32 row rejected: %v", err)
 	}
 }
+
+func TestMust(t *testing.T) {
+	if got := Must(RMSE([]float64{1}, []float64{3})); got != 2 {
+		t.Errorf("Must(RMSE) = %v, want 2", got)
+	}
+	defer func() {
+		if r := recover(); r == nil || !strings.Contains(r.(error).Error(), "label 5 of point 0 out of range") {
+			t.Errorf("Must did not panic with the error: %v", r)
+		}
+	}()
+	Must(Accuracy([]float64{1, 0}, 2, []int32{5}))
+}

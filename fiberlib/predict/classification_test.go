@@ -189,3 +189,15 @@ func TestClassificationErrors(t *testing.T) {
 	_, err = p.NLL([]int32{0, 1})
 	check("label count", err, "2 labels for B=1 points")
 }
+
+func TestMust(t *testing.T) {
+	if p := Must(AverageSoftmax([]float32{0, 0}, 1, 1, 2)); p.Probs[0] != 0.5 {
+		t.Errorf("Must(AverageSoftmax) = %v", p.Probs)
+	}
+	defer func() {
+		if r := recover(); r == nil || !strings.Contains(r.(error).Error(), "C=1 classes") {
+			t.Errorf("Must did not panic with the error: %v", r)
+		}
+	}()
+	Must(AverageSoftmax([]float32{0}, 1, 1, 1))
+}

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/shapes"
 	"github.com/gomlx/gomlx/core/graph"
 )
 
@@ -134,10 +134,7 @@ func conv2D(h, kernel, bias *graph.Node, k int) *graph.Node {
 	if k == 1 {
 		patches = h
 	} else {
-		pads := make([]compute.PadAxis, r)
-		pads[hAx] = compute.PadAxis{Start: half, End: half}
-		pads[wAx] = compute.PadAxis{Start: half, End: half}
-		padded := graph.Pad(h, graph.ScalarZero(h.Graph(), h.DType()), pads...)
+		padded := zeroPad(zeroPad(h, hAx, half), wAx, half)
 		parts := make([]*graph.Node, 0, k*k)
 		for dy := 0; dy < k; dy++ {
 			for dx := 0; dx < k; dx++ {
@@ -160,6 +157,15 @@ func conv2D(h, kernel, bias *graph.Node, k int) *graph.Node {
 		y = graph.Einsum("nbhwk,nko->nbhwo", patches, kmat)
 	}
 	return graph.Add(y, graph.Reshape(bias, n, 1, 1, 1, o))
+}
+
+// zeroPad adds width zeros on both sides of axis. (graph.Pad has no gradient in GoMLX v0.28.2;
+// Concatenate has one to any order.)
+func zeroPad(h *graph.Node, axis, width int) *graph.Node {
+	dims := append([]int(nil), h.Shape().Dimensions...)
+	dims[axis] = width
+	z := graph.Zeros(h.Graph(), shapes.Make(h.DType(), dims...))
+	return graph.Concatenate([]*graph.Node{z, h, z}, axis)
 }
 
 // maxPool takes the maximum over p×p windows with stride p of h [N, B, H, W, C], truncating sizes that p

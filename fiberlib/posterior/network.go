@@ -161,7 +161,9 @@ func (n *Network) WithPriorPrecision(alpha float64) (*Network, error) {
 
 // WithData returns the same model (spec, likelihood, σ, α) on another data set (a validation or test
 // split).
-func (n *Network) WithData(ds *data.Dataset) (*Network, error) { return NewNetwork(n.Spec, ds, n.options()) }
+func (n *Network) WithData(ds *data.Dataset) (*Network, error) {
+	return NewNetwork(n.Spec, ds, n.options())
+}
 
 // Subset returns the same model on the given rows of its data set (for train/validation splits).
 func (n *Network) Subset(rows []int) (*Network, error) {

@@ -16,7 +16,7 @@ func (s Spec) Forward(theta, x *graph.Node) *graph.Node {
 	l := s.MustLayout()
 	s.checkTheta(l, theta, l.P, "Forward")
 	feats := s.features(l, theta, x)
-	return s.head(l, graph.Slice(theta, graph.AxisRange(), graph.AxisRange(l.HeadStart, l.P)), feats)
+	return s.head(l, SliceRange(theta, 1, l.HeadStart, l.P), feats)
 }
 
 // Forward is Spec.Forward as a function: outputs [N, B, O] for theta [N, P] and x [B, D] or [N, B, D].
@@ -47,7 +47,7 @@ func (s Spec) Head(theta, features *graph.Node) *graph.Node {
 	}
 	switch theta.Shape().Dimensions[1] {
 	case l.P:
-		theta = graph.Slice(theta, graph.AxisRange(), graph.AxisRange(l.HeadStart, l.P))
+		theta = SliceRange(theta, 1, l.HeadStart, l.P)
 	case l.P - l.HeadStart:
 	default:
 		panic(fmt.Sprintf("nets.Head: theta must be [N, P=%d] or [N, P−HeadStart=%d], got %s", l.P, l.P-l.HeadStart, theta.Shape()))
@@ -138,13 +138,7 @@ func conv2D(h, kernel, bias *graph.Node, k int) *graph.Node {
 		parts := make([]*graph.Node, 0, k*k)
 		for dy := 0; dy < k; dy++ {
 			for dx := 0; dx < k; dx++ {
-				spec := make([]graph.SliceAxisSpec, r)
-				for a := range spec {
-					spec[a] = graph.AxisRange()
-				}
-				spec[hAx] = graph.AxisRange(dy, dy+height)
-				spec[wAx] = graph.AxisRange(dx, dx+width)
-				parts = append(parts, graph.Slice(padded, spec...))
+				parts = append(parts, SliceRange(SliceRange(padded, hAx, dy, dy+height), wAx, dx, dx+width))
 			}
 		}
 		patches = graph.Concatenate(parts, -1) // [.., H, W, k*k*C]
@@ -157,6 +151,19 @@ func conv2D(h, kernel, bias *graph.Node, k int) *graph.Node {
 		y = graph.Einsum("nbhwk,nko->nbhwo", patches, kmat)
 	}
 	return graph.Add(y, graph.Reshape(bias, n, 1, 1, 1, o))
+}
+
+// SliceRange returns x[..., start:end, ...] along axis (negative axes count from the end).
+func SliceRange(x *graph.Node, axis, start, end int) *graph.Node {
+	if axis < 0 {
+		axis += x.Rank()
+	}
+	specs := make([]graph.SliceAxisSpec, x.Rank())
+	for i := range specs {
+		specs[i] = graph.AxisRange()
+	}
+	specs[axis] = graph.AxisRange(start, end)
+	return graph.Slice(x, specs...)
 }
 
 // zeroPad adds width zeros on both sides of axis. (graph.Pad has no gradient in GoMLX v0.28.2;
@@ -175,7 +182,7 @@ func maxPool(h *graph.Node, p int) *graph.Node {
 	n, b, height, width, c := d[0], d[1], d[2], d[3], d[4]
 	ho, wo := height/p, width/p
 	if ho*p != height || wo*p != width {
-		h = graph.Slice(h, graph.AxisRange(), graph.AxisRange(), graph.AxisRange(0, ho*p), graph.AxisRange(0, wo*p), graph.AxisRange())
+		h = SliceRange(SliceRange(h, 2, 0, ho*p), 3, 0, wo*p)
 	}
 	h = graph.Reshape(h, n, b, ho, p, wo, p, c)
 	return graph.ReduceMax(h, 3, 5)

@@ -192,7 +192,7 @@ func (l *Layout) UnflattenNode(theta *graph.Node, start int) map[string]*graph.N
 		if lo < 0 || hi > width {
 			continue
 		}
-		v := graph.Slice(theta, graph.AxisRange(), graph.AxisRange(lo, hi))
+		v := SliceRange(theta, 1, lo, hi)
 		out[t.Name] = graph.Reshape(v, append([]int{n}, t.Shape...)...)
 	}
 	return out

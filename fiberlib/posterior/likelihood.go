@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/fiberbnn/fiberbnn/fiberlib/nets"
 	"github.com/gomlx/compute/dtypes"
 	. "github.com/gomlx/gomlx/core/graph"
 )
@@ -84,8 +85,8 @@ func (l Likelihood) ExampleNLL(out, y *Node, sigma float64) *Node {
 		if o != 2*t {
 			panic(fmt.Sprintf("posterior: heteroscedastic likelihood with %d outputs for %d targets, want %d", o, t, 2*t))
 		}
-		mu := Slice(out, AxisRange(), AxisRange(), AxisRange(0, t))
-		logSigma := Slice(out, AxisRange(), AxisRange(), AxisRange(t, 2*t))
+		mu := nets.SliceRange(out, 2, 0, t)
+		logSigma := nets.SliceRange(out, 2, t, 2*t)
 		r := Sub(mu, y)
 		term := Add(MulScalar(Mul(Square(r), Exp(MulScalar(logSigma, -2))), 0.5), logSigma)
 		return AddScalar(ReduceSum(term, -1), float64(t)*halfLog2Pi)

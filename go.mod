@@ -5,6 +5,7 @@ go 1.26.8
 require (
 	github.com/gomlx/compute v0.1.2
 	github.com/gomlx/gomlx v0.28.2
+	gonum.org/v1/gonum v0.17.0
 )
 
 require (

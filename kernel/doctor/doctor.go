@@ -95,7 +95,7 @@ func (r Report) Write(w io.Writer) {
 			}
 		}
 	}
-	fmt.Fprintf(w, "backend: %s\n", r.Backend)
+	fmt.Fprintf(w, "backend: %s (%s)\n", r.Backend.Kind, r.Backend.Reason)
 	verdict := "everything needed is in place"
 	if r.Broken() {
 		verdict = "BROKEN: apply the fixes above (most are `make setup`)"

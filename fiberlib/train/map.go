@@ -45,11 +45,24 @@ type Result struct {
 // Member returns member i's parameters (a view).
 func (r *Result) Member(i int) []float32 { return r.Theta[i*r.P : (i+1)*r.P] }
 
-// MAP trains opts.Members independent MAP estimates of net's posterior (see the package documentation).
-func MAP(net *posterior.Network, opts Options) (*Result, error) {
-	start := time.Now()
+// Trainer holds the compiled training computation for one network and one set of options, so that
+// several runs (other seeds) reuse it without compiling again.
+type Trainer struct {
+	opts             Options
+	net              *posterior.Network
+	trainNet, valNet *posterior.Network
+	st               *stepper
+	valExec          *Exec
+	batch            int
+	stepsPerEpoch    int
+	maxCall          int
+}
+
+// NewTrainer validates the options, splits off the validation rows (seeded by opts.Seed) and prepares the
+// computation (compiled on the first run).
+func NewTrainer(net *posterior.Network, opts Options) (*Trainer, error) {
 	if net == nil {
-		return nil, fmt.Errorf("train.MAP: nil network")
+		return nil, fmt.Errorf("train: nil network")
 	}
 	o, err := opts.withDefaults()
 	if err != nil {
@@ -61,36 +74,53 @@ func MAP(net *posterior.Network, opts Options) (*Result, error) {
 			return nil, err
 		}
 	}
-	trainNet, valNet, err := splitValidation(net, o)
-	if err != nil {
+	tr := &Trainer{opts: o, net: net}
+	if tr.trainNet, tr.valNet, err = splitValidation(net, o); err != nil {
 		return nil, err
 	}
-	m, p, n := o.Members, net.NumParams(), trainNet.NumData()
-	theta, err := initialTheta(net.Spec, o, m, p)
-	if err != nil {
-		return nil, err
-	}
-	batch := min(o.BatchSize, n)
-	stepsPerEpoch := max(1, n/batch)
-	if batch >= n {
-		stepsPerEpoch = 1
-	}
+	n := tr.trainNet.NumData()
+	tr.batch = min(o.BatchSize, n)
+	tr.stepsPerEpoch = max(1, n/tr.batch)
 	useWhile := gloop.UseWhile(b)
-	st := newStepper(b, trainNet, o, batch, useWhile)
-	maxCall := stepsPerEpoch * o.EvalEvery
+	tr.st = newStepper(b, tr.trainNet, o, tr.batch, useWhile)
+	tr.maxCall = tr.stepsPerEpoch * o.EvalEvery
 	if !useWhile {
-		maxCall = min(maxCall, o.MaxUnrolledSteps)
+		tr.maxCall = min(tr.maxCall, o.MaxUnrolledSteps)
 	}
-	var valExec *Exec
-	if valNet != nil {
-		valExec, err = NewExec(b, func(in []*Node) *Node {
+	if tr.valNet != nil {
+		valNet := tr.valNet
+		tr.valExec, err = NewExec(b, func(in []*Node) *Node {
 			return ReduceMean(valNet.ExampleNLL(in[0], in[1:]), -1)
 		})
 		if err != nil {
-			return nil, fmt.Errorf("train.MAP: %w", err)
+			return nil, fmt.Errorf("train: %w", err)
 		}
 	}
+	return tr, nil
+}
 
+// MAP trains opts.Members independent MAP estimates of net's posterior (see the package documentation).
+func MAP(net *posterior.Network, opts Options) (*Result, error) {
+	tr, err := NewTrainer(net, opts)
+	if err != nil {
+		return nil, err
+	}
+	return tr.Run(tr.opts.Seed)
+}
+
+// Run trains from the initial parameters of seed (opts.Init, if given, is used instead) with minibatch
+// orders drawn from seed; the validation split stays the one of opts.Seed.
+func (tr *Trainer) Run(seed uint64) (*Result, error) {
+	start := time.Now()
+	o := tr.opts
+	o.Seed = seed
+	trainNet, valExec, st := tr.trainNet, tr.valExec, tr.st
+	batch, stepsPerEpoch, maxCall := tr.batch, tr.stepsPerEpoch, tr.maxCall
+	m, p, n := o.Members, tr.net.NumParams(), trainNet.NumData()
+	theta, err := initialTheta(tr.net.Spec, o, m, p)
+	if err != nil {
+		return nil, err
+	}
 	res := &Result{M: m, P: p, Network: trainNet, BestEpoch: make([]int, m), Stopped: make([]bool, m)}
 	thetaT := tensors.FromFlatDataAndDimensions(theta, m, p)
 	mom1 := tensors.FromFlatDataAndDimensions(make([]float32, m*p), m, p)
@@ -164,7 +194,7 @@ func MAP(net *posterior.Network, opts Options) (*Result, error) {
 		var valLoss []float64
 		if valExec != nil {
 			args := []any{tensors.FromFlatDataAndDimensions(theta, m, p)}
-			for _, d := range valNet.Data() {
+			for _, d := range tr.valNet.Data() {
 				args = append(args, d)
 			}
 			out, err := valExec.Call(args...)

@@ -46,8 +46,9 @@ const StampSuffix = ".stamp.json"
 
 // ErrUnsupportedPlatform is returned where no pinned wheel exists (anything but linux/amd64).
 var ErrUnsupportedPlatform = errors.New("no pinned PJRT CPU plugin wheel for " + runtime.GOOS + "/" + runtime.GOARCH +
-	": fiberlib will use the pure-Go backend (slow); where the internet is open, unset GOMLX_NO_AUTO_INSTALL and set " +
-	"GOMLX_BACKEND=xla:cpu to let GoMLX install its own plugin")
+	": fiberlib will use the pure-Go backend (slow); where the internet is open, run once " +
+	"`env -u GOMLX_NO_AUTO_INSTALL GOMLX_BACKEND=xla:cpu go test -run XLA ./fiberlib/backend/` to let GoMLX install " +
+	"its own plugin into ~/.local/lib/go-xla, where fiberlib finds it")
 
 // Supported reports whether the pinned wheel exists for this platform.
 func Supported() bool { return runtime.GOOS == "linux" && runtime.GOARCH == "amd64" }

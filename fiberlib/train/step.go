@@ -18,14 +18,14 @@ import (
 // for minibatches, perm [M, steps·B] int32 (the rows of each step's batch). Outputs: theta, mom1, mom2, t
 // and lossSum [M] (the sum over the call's steps of each member's minibatch objective U/n).
 type stepper struct {
-	net      *posterior.Network
-	opts     Options
+	net  *posterior.Network
+	opts Options
 	// totalSteps is the number of planned steps (for the learning-rate schedule).
 	totalSteps int
-	batch    int
-	full     bool
-	useWhile bool
-	backend  compute.Backend
+	batch      int
+	full       bool
+	useWhile   bool
+	backend    compute.Backend
 
 	mu    sync.Mutex
 	execs map[int]*Exec

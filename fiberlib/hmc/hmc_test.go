@@ -3,12 +3,16 @@ package hmc
 import (
 	"math"
 	"math/rand/v2"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/fiberbnn/fiberbnn/fiberlib/backend"
+	"github.com/fiberbnn/fiberbnn/fiberlib/data"
 	"github.com/fiberbnn/fiberbnn/fiberlib/internal/gloop"
+	"github.com/fiberbnn/fiberbnn/fiberlib/nets"
 	"github.com/fiberbnn/fiberbnn/fiberlib/posterior"
+	"github.com/fiberbnn/fiberbnn/fiberlib/samples"
 	"github.com/gomlx/gomlx/core/tensors"
 )
 
@@ -125,44 +129,50 @@ func TestGaussian10D(t *testing.T) {
 	checkMoments(t, r, mean, sd, 0.05)
 }
 
-// Bayesian linear regression against its closed-form posterior N(Σ Xᵀy/σ², Σ), Σ = (αI + XᵀX/σ²)⁻¹. The
-// data go through the loop as constants (a While body cannot capture them).
+// Bayesian linear regression against its closed-form posterior N(Σ Φᵀy/σ², Σ), Σ = (αI + ΦᵀΦ/σ²)⁻¹, with
+// the network posterior of an MLP without hidden layer (θ = [w_1..w_D, b], features Φ = [x, 1]). The data
+// go through the loop as constants (a While body cannot capture them).
 func TestBayesianLinearRegression(t *testing.T) {
-	const n, d = 60, 4
+	const n, d = 60, 3
 	sigma, alpha := 0.5, 1.0
 	rng := rand.New(rand.NewPCG(4, 4))
-	wTrue := []float64{1, -0.5, 2, 0.3}
-	tg := &linReg{sigma: sigma, alpha: alpha, x: make([][]float32, n), y: make([]float32, n)}
+	wTrue := []float64{1, -0.5, 2, 0.3} // last: bias
+	ds := &data.Dataset{Name: "blr", Task: data.Regression, N: n, D: d, T: 1}
+	phi := make([][]float64, n)
 	for i := range n {
-		tg.x[i] = make([]float32, d)
-		var y float64
+		phi[i] = make([]float64, d+1)
+		phi[i][d] = 1
+		y := wTrue[d]
 		for j := range d {
-			v := rng.NormFloat64()
-			if j == 0 {
-				v = 1 // intercept
-			}
-			tg.x[i][j] = float32(v)
-			y += v * wTrue[j]
+			phi[i][j] = rng.NormFloat64()
+			ds.X = append(ds.X, float32(phi[i][j]))
+			y += phi[i][j] * wTrue[j]
 		}
-		tg.y[i] = float32(y + sigma*rng.NormFloat64())
+		ds.Y = append(ds.Y, float32(y+sigma*rng.NormFloat64()))
 	}
-	prec := make([][]float64, d)
-	xty := make([]float64, d)
-	for a := range d {
-		prec[a] = make([]float64, d)
+	net, err := posterior.NewNetwork(nets.MLP(d, nil, 1, nets.Identity), ds,
+		posterior.NetworkOptions{Sigma: sigma, PriorPrecision: alpha})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := d + 1
+	prec := make([][]float64, p)
+	rhs := make([]float64, p)
+	for a := range p {
+		prec[a] = make([]float64, p)
 		prec[a][a] = alpha
 		for i := range n {
-			for b := range d {
-				prec[a][b] += float64(tg.x[i][a]) * float64(tg.x[i][b]) / (sigma * sigma)
+			for b := range p {
+				prec[a][b] += phi[i][a] * phi[i][b] / (sigma * sigma)
 			}
-			xty[a] += float64(tg.x[i][a]) * float64(tg.y[i]) / (sigma * sigma)
+			rhs[a] += phi[i][a] * float64(ds.Y[i]) / (sigma * sigma)
 		}
 	}
 	cov := invert(prec)
-	mean, sd := make([]float64, d), make([]float64, d)
-	for a := range d {
-		for b := range d {
-			mean[a] += cov[a][b] * xty[b]
+	mean, sd := make([]float64, p), make([]float64, p)
+	for a := range p {
+		for b := range p {
+			mean[a] += cov[a][b] * rhs[b]
 		}
 		sd[a] = math.Sqrt(cov[a][a])
 	}
@@ -170,8 +180,8 @@ func TestBayesianLinearRegression(t *testing.T) {
 	o.NumSteps = 8
 	o.JitterSteps = true
 	o.NumWarmup, o.NumDraws, o.Seed = 600, 1500, 11
-	init, _ := InitAround(make([]float32, d), 8, 0.5, 3)
-	r := mustSample(t, tg, init, o)
+	init, _ := InitAround(make([]float32, p), 8, 0.5, 3)
+	r := mustSample(t, net, init, o)
 	checkHealth(t, r)
 	checkMoments(t, r, mean, sd, 0.05)
 }
@@ -415,5 +425,46 @@ func TestOptionsValidate(t *testing.T) {
 		if err := o.Validate(); err == nil || !strings.Contains(err.Error(), "Options."+field) {
 			t.Errorf("%s: error %v, want one naming Options.%s", field, err, field)
 		}
+	}
+}
+
+// ToSamples flattens the chains in order, keeps each draw's potential as its loss (checked against the
+// closed form), and the set survives a save/load round trip.
+func TestToSamples(t *testing.T) {
+	tg := newGaussian([]float32{1, -1}, [][]float32{{2, 0.5}, {0.5, 1}})
+	o := DefaultOptions()
+	o.NumWarmup, o.NumDraws, o.NumSteps, o.Seed = 60, 20, 4, 2
+	r := mustSample(t, tg, [][]float32{{0, 0}, {1, 1}, {2, -2}}, o)
+	set, err := r.ToSamples()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if set.N != 60 || set.P != 2 || set.Method != "hmc" || set.Seed != 2 {
+		t.Fatalf("set N=%d P=%d method %q seed %d, want 60, 2, hmc, 2", set.N, set.P, set.Method, set.Seed)
+	}
+	for c := range 3 {
+		for s := range 20 {
+			i := c*20 + s
+			row, d := set.Row(i), r.Draw(c, s)
+			if row[0] != d[0] || row[1] != d[1] || set.Diagnostics["chain"][i] != float32(c) {
+				t.Fatalf("sample %d = %v (chain %v), want chain %d draw %d = %v", i, row, set.Diagnostics["chain"][i], c, s, d)
+			}
+			x, y := float64(row[0])-1, float64(row[1])+1
+			u := 0.5 * (2*x*x + 2*0.5*x*y + y*y)
+			if math.Abs(float64(set.Loss[i])-u) > 1e-4*(1+u) {
+				t.Errorf("sample %d: loss %v, U(θ) = %v", i, set.Loss[i], u)
+			}
+		}
+	}
+	path := filepath.Join(t.TempDir(), "hmc.fbs")
+	if err := set.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	back, err := samples.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.N != set.N || back.Theta[17] != set.Theta[17] || back.Extras["chains"] != float64(3) {
+		t.Errorf("round trip: N %d, theta[17] %v, extras %v", back.N, back.Theta[17], back.Extras)
 	}
 }

@@ -26,6 +26,8 @@ type Result struct {
 	Draws []float32
 	// Potential is U(θ) of every draw, row-major [chains, draws].
 	Potential []float32
+	// AcceptProb is the acceptance probability of the transition that produced every draw, [chains, draws].
+	AcceptProb []float32
 	// StepSize is every chain's step size after warm-up, [chains].
 	StepSize []float32
 	// InverseMass is every chain's diagonal inverse mass matrix after warm-up, [chains][params].
@@ -43,8 +45,9 @@ type Result struct {
 	Transitions int
 	// Summary holds split-R̂ (rank-normalised) and bulk ESS of every parameter.
 	Summary *diagnostics.Summary
-	// Elapsed is the wall time of Sample, compilation included.
-	Elapsed time.Duration
+	// Elapsed is the wall time of Sample, compilation included; WarmupTime and SampleTime split it into
+	// initialisation with warm-up, and sampling.
+	Elapsed, WarmupTime, SampleTime time.Duration
 	// Options are the options used, Seed included.
 	Options Options
 }
@@ -172,6 +175,7 @@ func (s *Sampler) Sample(init [][]float32) (*Result, error) {
 	if adaptStep {
 		st = st.finishWarmup()
 	}
+	res.WarmupTime = time.Since(t0)
 	st, tr, err := s.run(st, o.NumDraws*o.Thin, false, false)
 	if err != nil {
 		return nil, fmt.Errorf("hmc.Sample: sampling: %w", err)
@@ -191,12 +195,16 @@ func (s *Sampler) Sample(init [][]float32) (*Result, error) {
 	S := o.NumDraws
 	res.Draws = make([]float32, C*S*P)
 	res.Potential = make([]float32, C*S)
+	res.AcceptProb = make([]float32, C*S)
 	for d := range S {
+		in := tr.Info[(d+1)*o.Thin-1]
 		for c := range C {
 			copy(res.Draws[(c*S+d)*P:(c*S+d+1)*P], tr.Draws[(d*C+c)*P:(d*C+c+1)*P])
-			res.Potential[c*S+d] = tr.Info[(d+1)*o.Thin-1].Potential[c]
+			res.Potential[c*S+d] = in.Potential[c]
+			res.AcceptProb[c*S+d] = in.AcceptProb[c]
 		}
 	}
+	res.SampleTime = time.Since(t0) - res.WarmupTime
 	if S >= 8 {
 		if res.Summary, err = diagnostics.Summarize(res.Draws, C, S, P); err != nil {
 			return nil, fmt.Errorf("hmc.Sample: diagnostics: %w", err)

@@ -1,61 +1,13 @@
 package hmc
 
 import (
-	"fmt"
 	"math"
+
+	"github.com/fiberbnn/fiberbnn/fiberlib/posterior"
 
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 )
-
-// gaussian is U(θ) = ½ (θ − μ)ᵀ A (θ − μ). It mirrors posterior.Gaussian, whose Potential on main subtracts
-// a [P] constant from [N,P] without broadcasting (GoMLX needs equal ranks) and so fails to build.
-type gaussian struct {
-	mean      []float32
-	precision [][]float32
-}
-
-func newGaussian(mean []float32, precision [][]float32) *gaussian {
-	if len(precision) != len(mean) {
-		panic(fmt.Sprintf("precision %d rows, mean %d", len(precision), len(mean)))
-	}
-	return &gaussian{mean: mean, precision: precision}
-}
-
-func (t *gaussian) NumParams() int          { return len(t.mean) }
-func (t *gaussian) Data() []*tensors.Tensor { return nil }
-func (t *gaussian) NumData() int            { return 0 }
-func (t *gaussian) Potential(theta *Node, _ []*Node) *Node {
-	g := theta.Graph()
-	d := Sub(theta, InsertAxes(Const(g, t.mean), 0))
-	ad := Dot(d, Const(g, t.precision)).Product()
-	return MulScalar(ReduceSum(Mul(d, ad), -1), 0.5)
-}
-
-// linReg is Bayesian linear regression: y = X w + ε, ε ~ N(0, σ²), prior w ~ N(0, I/α). Its posterior is
-// Gaussian with covariance Σ = (α I + XᵀX/σ²)⁻¹ and mean Σ Xᵀy/σ².
-type linReg struct {
-	x     [][]float32 // [N, D]
-	y     []float32   // [N]
-	sigma float64
-	alpha float64
-}
-
-func (t *linReg) NumParams() int { return len(t.x[0]) }
-func (t *linReg) NumData() int   { return len(t.y) }
-func (t *linReg) Data() []*tensors.Tensor {
-	return []*tensors.Tensor{tensors.FromValue(t.x), tensors.FromValue(t.y)}
-}
-
-// Potential: theta [C, D], data = X [B, D], y [B].
-func (t *linReg) Potential(theta *Node, data []*Node) *Node {
-	x, y := data[0], data[1]
-	b := x.Shape().Dimensions[0]
-	pred := Dot(theta, Transpose(x, 0, 1)).Product()         // [C, B]
-	sq := ReduceSum(Square(Sub(pred, InsertAxes(y, 0))), -1) // [C]
-	like := MulScalar(sq, 0.5/(t.sigma*t.sigma)*float64(t.NumData())/float64(b))
-	return Add(like, MulScalar(ReduceSum(Square(theta), -1), 0.5*t.alpha))
-}
 
 // funnel is Neal's funnel in 1+K dimensions: v ~ N(0, 3²), x_k | v ~ N(0, e^v). θ = (v, x_1..x_K).
 type funnel struct{ k int }
@@ -118,7 +70,7 @@ func invert(a [][]float64) [][]float64 {
 }
 
 // gaussianFromCov returns the target N(mean, cov).
-func gaussianFromCov(mean []float64, cov [][]float64) *gaussian {
+func gaussianFromCov(mean []float64, cov [][]float64) *posterior.Gaussian {
 	prec := invert(cov)
 	p := make([][]float32, len(prec))
 	m := make([]float32, len(mean))
@@ -129,5 +81,18 @@ func gaussianFromCov(mean []float64, cov [][]float64) *gaussian {
 			p[i][j] = float32((prec[i][j] + prec[j][i]) / 2)
 		}
 	}
-	return newGaussian(m, p)
+	g, err := posterior.NewGaussian(m, p)
+	if err != nil {
+		panic(err)
+	}
+	return g
+}
+
+// newGaussian is posterior.NewGaussian for tests: it panics on error.
+func newGaussian(mean []float32, precision [][]float32) *posterior.Gaussian {
+	g, err := posterior.NewGaussian(mean, precision)
+	if err != nil {
+		panic(err)
+	}
+	return g
 }

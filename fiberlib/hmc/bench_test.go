@@ -29,7 +29,7 @@ func gapToy(seed uint64) *data.Dataset {
 
 // BenchmarkMLP50 measures HMC on the posterior of a 1×50 tanh MLP (P = 151) on the 80-point gap toy, with
 // C = 8 chains and L = 16 leapfrog steps per transition, on XLA CPU (100 transitions per executed call, a
-// While loop) and on the pure-Go backend (1 transition per call, unrolled). One benchmark iteration is one
+// While loop) and on the pure-Go backend (10 transitions per call, unrolled; the default). One benchmark iteration is one
 // executed call. Metrics: transitions/s (each moves all 8 chains) and grad-evals/s (per-chain gradient
 // evaluations: 8 × 16 per transition).
 //
@@ -41,7 +41,7 @@ func BenchmarkMLP50(b *testing.B) {
 		perCall      int
 	}{
 		{"xla", backend.Chosen().Config, 100},
-		{"go", "go", 1},
+		{"go", "go", 10},
 	}
 	for _, c := range configs {
 		b.Run(c.name, func(b *testing.B) {
@@ -58,7 +58,7 @@ func BenchmarkMLP50(b *testing.B) {
 				b.Fatal(err)
 			}
 			o := DefaultOptions()
-			o.NumSteps, o.StepSize, o.TransitionsPerCall, o.Seed = steps, 1e-3, c.perCall, 1
+			o.NumSteps, o.JitterSteps, o.StepSize, o.TransitionsPerCall, o.Seed = steps, false, 1e-3, c.perCall, 1
 			s, err := NewWithBackend(be, net, o)
 			if err != nil {
 				b.Fatal(err)

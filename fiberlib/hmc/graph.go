@@ -59,6 +59,7 @@ type trajectory struct {
 	uq, h0    *Node // [C]: potential along the trajectory; Hamiltonian at its start
 	logUAcc   *Node // [C]: log of the uniform draw for the accept/reject
 	lf, lt, t *Node // int32 scalars: leapfrog steps done, steps of this trajectory, transitions done
+	rng       *Node // RNG state after the start of the trajectory (not part of the loop state)
 	// Record buffers.
 	recPos                             *Node // [K/thin, C, P]
 	recAcc, recDiv, recU, recE, recEps *Node // [K, C]
@@ -114,8 +115,11 @@ func sel(cond, a, b *Node) *Node { return Where(bcast(cond, a), a, b) }
 // transitions builds the transition loop. inputs are n (int32 scalar: transitions to run, ≤ maxTrans),
 // adaptStep and accumulate (Bool scalars: update dual averaging, and the mass-matrix accumulators, at every
 // transition), the data nodes, then the chainState. It returns the new chainState followed by the record
-// buffers (recPos, recAcc, recDiv, recU, recE, recEps, recL).
+// buffers (recPos [K/thin,C,P], recAcc, recDiv, recU, recE, recEps [K,C], recL [K]).
 func (k *kernelConfig) transitions(inputs []*Node) []*Node {
+	if !k.useWhile {
+		return k.transitionsUnrolled(inputs)
+	}
 	nData := len(inputs) - 3 - numChainState
 	consts := inputs[:3+nData]
 	cs := inputs[3+nData:]
@@ -135,98 +139,150 @@ func (k *kernelConfig) transitions(inputs []*Node) []*Node {
 		ns, nt := k.iteration(c[1], c[2], c[3:], chainStateFrom(s), trajectoryFrom(s[numChainState:]))
 		return append(ns.list(), nt.list()...)
 	}
-	// Unrolled: K transitions of at most L leapfrog steps each.
-	out := loop(K*k.steps, k.useWhile, consts, state, cond, body)
+	out := loop(1, true, consts, state, cond, body)
 	t := trajectoryFrom(out[numChainState:])
 	return append(out[:numChainState], t.recPos, t.recAcc, t.recDiv, t.recU, t.recE, t.recEps, t.recL)
 }
 
-// iteration is one leapfrog step of the flattened loop, with the start of a trajectory before it and its
-// end (accept/reject, adaptation, records) after it when due.
-func (k *kernelConfig) iteration(adaptStep, accumulate *Node, data []*Node, s *chainState, tr *trajectory) (
-	*chainState, *trajectory) {
+// transitionsUnrolled is transitions without a While loop (the pure-Go backend): K transitions of L
+// leapfrog steps each, laid out statically. Steps past a transition's jittered length and transitions past
+// n leave the state unchanged. The random state advances as in the While loop, so both give the same
+// numbers.
+func (k *kernelConfig) transitionsUnrolled(inputs []*Node) []*Node {
+	nData := len(inputs) - 3 - numChainState
+	n, adaptStep, accumulate, data := inputs[0], inputs[1], inputs[2], inputs[3:3+nData]
+	s := chainStateFrom(inputs[3+nData:])
+	g := n.Graph()
+	var recs [7][]*Node
+	for i := range k.maxTrans {
+		tr := k.start(s)
+		for j := range k.steps {
+			q, p, u, gr := k.step(data, s, tr)
+			active := LessThan(Const(g, int32(j)), tr.lt)
+			tr.q, tr.p, tr.uq, tr.gq = sel(active, q, tr.q), sel(active, p, tr.p), sel(active, u, tr.uq), sel(active, gr, tr.gq)
+		}
+		ns, rec := k.finish(adaptStep, accumulate, s, tr)
+		running := LessThan(Const(g, int32(i)), n)
+		nl, ol := ns.list(), s.list()
+		for j := range nl {
+			nl[j] = sel(running, nl[j], ol[j])
+		}
+		s = chainStateFrom(nl)
+		if (i+1)%k.thin == 0 {
+			recs[0] = append(recs[0], s.pos)
+		}
+		for j, r := range rec {
+			recs[j+1] = append(recs[j+1], r)
+		}
+	}
+	out := s.list()
+	for _, r := range recs {
+		out = append(out, Stack(r, 0))
+	}
+	return out
+}
+
+// start begins a trajectory from the current point: momentum p ~ N(0, M), the number of steps (jittered
+// or L) and the uniform for the accept/reject, all from the RNG, which the returned state carries.
+func (k *kernelConfig) start(s *chainState) *trajectory {
 	g := s.pos.Graph()
 	C, P := k.chains, k.params
-
-	// Start of a trajectory: momentum p ~ N(0, M), number of steps, accept uniform. The RNG advances only here.
-	start := Equal(tr.lf, Const(g, int32(0)))
-	rng1, z := RandomNormal(s.rng, shapes.Make(dtypes.Float32, C, P))
-	rng2, uni := RandomUniform(rng1, shapes.Make(dtypes.Float32, C+1))
+	rng, z := RandomNormal(s.rng, shapes.Make(dtypes.Float32, C, P))
+	rng, uni := RandomUniform(rng, shapes.Make(dtypes.Float32, C+1))
 	p0 := Mul(z, Rsqrt(s.invMass))
 	lt := Const(g, int32(k.steps))
 	if k.jitter {
 		lj := ConvertDType(Floor(MulScalar(Slice(uni, AxisRange(C, C+1)), float64(k.steps))), dtypes.Int32)
 		lt = AddScalar(MinScalar(Reshape(lj), float64(k.steps-1)), 1)
 	}
-	logUniAcc := Log(Max(Slice(uni, AxisRange(0, C)), Const(g, float32(1e-30))))
-	rng := sel(start, rng2, s.rng)
-	q := sel(start, s.pos, tr.q)
-	p := sel(start, p0, tr.p)
-	gq := sel(start, s.grad, tr.gq)
-	h0 := sel(start, Add(s.u, kinetic(p0, s.invMass)), tr.h0)
-	logUAcc := sel(start, logUniAcc, tr.logUAcc)
-	ltNow := sel(start, lt, tr.lt)
+	return &trajectory{q: s.pos, p: p0, gq: s.grad, uq: s.u, h0: Add(s.u, kinetic(p0, s.invMass)),
+		logUAcc: Log(Max(Slice(uni, AxisRange(0, C)), Const(g, float32(1e-30)))), lt: lt, rng: rng}
+}
 
-	// One leapfrog step.
+// step is one leapfrog step along the trajectory with every chain's step size.
+func (k *kernelConfig) step(data []*Node, s *chainState, tr *trajectory) (q, p, u, grad *Node) {
 	eps := InsertAxes(Exp(s.logEps), -1) // [C,1]
-	q1, p1, u1, g1 := leapfrog(k.target, data, q, p, gq, eps, s.invMass)
-	lf1 := AddScalar(tr.lf, 1)
+	q, p, u, grad = leapfrog(k.target, data, tr.q, tr.p, tr.gq, eps, s.invMass)
+	return
+}
 
-	// End of the trajectory: accept or reject, adapt, record.
-	fin := Equal(lf1, ltNow)
-	h1 := Add(u1, kinetic(p1, s.invMass))
-	dH := Sub(h1, h0) // [C]
-	finite := LogicalAnd(LogicalAnd(IsFinite(dH), rowsFinite(q1)), rowsFinite(g1))
+// finish ends a trajectory at (tr.q, tr.p): Metropolis accept/reject (divergent proposals rejected), the
+// dual-averaging and mass-window updates when switched on, and the values to record (recAcc, recDiv,
+// recU, recE, recEps, recL). The new state carries tr.rng.
+func (k *kernelConfig) finish(adaptStep, accumulate *Node, s *chainState, tr *trajectory) (*chainState, []*Node) {
+	g := s.pos.Graph()
+	h1 := Add(tr.uq, kinetic(tr.p, s.invMass))
+	dH := Sub(h1, tr.h0) // [C]
+	finite := LogicalAnd(LogicalAnd(IsFinite(dH), rowsFinite(tr.q)), rowsFinite(tr.gq))
 	div := LogicalOr(LogicalNot(finite), GreaterThan(dH, Const(g, float32(k.divergence))))
 	safeDH := Where(finite, dH, Const(g, float32(math.Inf(1))))
 	accProb := Exp(MinScalar(Neg(safeDH), 0)) // [C], 0 when not finite
-	accept := LogicalAnd(LogicalNot(div), LessThan(logUAcc, Neg(safeDH)))
-	pos := sel(accept, q1, s.pos)
-	u := sel(accept, u1, s.u)
-	grad := sel(accept, g1, s.grad)
+	accept := LogicalAnd(LogicalNot(div), LessThan(tr.logUAcc, Neg(safeDH)))
 
 	ns := *s
-	ns.rng = rng
-	ns.pos = sel(fin, pos, s.pos)
-	ns.u = sel(fin, u, s.u)
-	ns.grad = sel(fin, grad, s.grad)
+	ns.rng = tr.rng
+	ns.pos = sel(accept, tr.q, s.pos)
+	ns.u = sel(accept, tr.uq, s.u)
+	ns.grad = sel(accept, tr.gq, s.grad)
 
 	// Dual averaging (Hoffman & Gelman 2014, eq. (6) with Stan's restart point μ).
-	doDA := LogicalAnd(fin, adaptStep)
 	m := AddScalar(s.daCount, 1)
 	eta := Inverse(AddScalar(m, k.t0))
 	hBar := Add(Mul(OneMinus(eta), s.daHBar), Mul(eta, Sub(Const(g, float32(k.targetAccept)), accProb)))
 	x := Sub(s.daMu, Mul(DivScalar(Sqrt(m), k.gamma), hBar))
 	w := Pow(m, Const(g, float32(-k.kappa)))
 	xBar := Add(Mul(w, x), Mul(OneMinus(w), s.daXBar))
-	ns.daCount = sel(doDA, m, s.daCount)
-	ns.daHBar = sel(doDA, hBar, s.daHBar)
-	ns.daXBar = sel(doDA, xBar, s.daXBar)
-	ns.logEps = sel(doDA, x, s.logEps)
+	ns.daCount = sel(adaptStep, m, s.daCount)
+	ns.daHBar = sel(adaptStep, hBar, s.daHBar)
+	ns.daXBar = sel(adaptStep, xBar, s.daXBar)
+	ns.logEps = sel(adaptStep, x, s.logEps)
 
 	// Welford accumulation of the new positions for the mass matrix.
-	doW := LogicalAnd(fin, accumulate)
 	wc := AddScalar(s.wCount, 1)
-	d := Sub(pos, s.wMean)
+	d := Sub(ns.pos, s.wMean)
 	wMean := Add(s.wMean, Div(d, wc))
-	wM2 := Add(s.wM2, Mul(d, Sub(pos, wMean)))
-	ns.wCount = sel(doW, wc, s.wCount)
-	ns.wMean = sel(doW, wMean, s.wMean)
-	ns.wM2 = sel(doW, wM2, s.wM2)
+	wM2 := Add(s.wM2, Mul(d, Sub(ns.pos, wMean)))
+	ns.wCount = sel(accumulate, wc, s.wCount)
+	ns.wMean = sel(accumulate, wMean, s.wMean)
+	ns.wM2 = sel(accumulate, wM2, s.wM2)
 
-	// Records: rows are written at every iteration of a transition, the last write (at its end) stays.
+	rec := []*Node{accProb, ConvertDType(div, dtypes.Float32), ns.u, sel(accept, h1, tr.h0), Exp(s.logEps), tr.lt}
+	return &ns, rec
+}
+
+// iteration is one iteration of the While loop: one leapfrog step, with the start of a trajectory before
+// it (when no step of it has been taken) and its end after it (when its last step is taken). Both are
+// computed at every iteration and selected; the RNG state advances only at a start.
+func (k *kernelConfig) iteration(adaptStep, accumulate *Node, data []*Node, s *chainState, tr *trajectory) (
+	*chainState, *trajectory) {
+	g := s.pos.Graph()
+	begin := Equal(tr.lf, Const(g, int32(0)))
+	st := k.start(s)
+	cur := &trajectory{q: sel(begin, st.q, tr.q), p: sel(begin, st.p, tr.p), gq: sel(begin, st.gq, tr.gq),
+		uq: sel(begin, st.uq, tr.uq), h0: sel(begin, st.h0, tr.h0), logUAcc: sel(begin, st.logUAcc, tr.logUAcc),
+		lt: sel(begin, st.lt, tr.lt), rng: sel(begin, st.rng, s.rng)}
+	cur.q, cur.p, cur.uq, cur.gq = k.step(data, s, cur)
+	lf1 := AddScalar(tr.lf, 1)
+	fin := Equal(lf1, cur.lt)
+	ns, rec := k.finish(LogicalAnd(fin, adaptStep), LogicalAnd(fin, accumulate), s, cur)
+	nl, ol := ns.list(), s.list()
+	for j := range nl {
+		if j == 3 { // rng: advanced at the start, whether or not the trajectory ends here
+			nl[j] = cur.rng
+			continue
+		}
+		nl[j] = sel(fin, nl[j], ol[j])
+	}
+	out := chainStateFrom(nl)
+
+	// Records: rows are written at every iteration of a transition; the last write (at its end) stays.
 	nt := *tr
-	f := func(b *Node) *Node { return ConvertDType(b, dtypes.Float32) }
-	nt.recPos = writeRow(tr.recPos, Div(tr.t, Const(g, int32(k.thin))), ns.pos, k.useWhile)
-	nt.recAcc = writeRow(tr.recAcc, tr.t, accProb, k.useWhile)
-	nt.recDiv = writeRow(tr.recDiv, tr.t, f(div), k.useWhile)
-	nt.recU = writeRow(tr.recU, tr.t, ns.u, k.useWhile)
-	nt.recE = writeRow(tr.recE, tr.t, sel(accept, h1, h0), k.useWhile)
-	nt.recEps = writeRow(tr.recEps, tr.t, Exp(s.logEps), k.useWhile)
-	nt.recL = writeRow(tr.recL, tr.t, ltNow, k.useWhile)
-
-	nt.q, nt.p, nt.gq, nt.uq, nt.h0, nt.logUAcc, nt.lt = q1, p1, g1, u1, h0, logUAcc, ltNow
+	nt.recPos = writeRow(tr.recPos, Div(tr.t, Const(g, int32(k.thin))), out.pos)
+	for j, buf := range []**Node{&nt.recAcc, &nt.recDiv, &nt.recU, &nt.recE, &nt.recEps, &nt.recL} {
+		*buf = writeRow(*buf, tr.t, rec[j])
+	}
+	nt.q, nt.p, nt.gq, nt.uq, nt.h0, nt.logUAcc, nt.lt = cur.q, cur.p, cur.gq, cur.uq, cur.h0, cur.logUAcc, cur.lt
 	nt.lf = Where(fin, Const(g, int32(0)), lf1)
 	nt.t = Add(tr.t, ConvertDType(fin, dtypes.Int32))
-	return &ns, &nt
+	return out, &nt
 }

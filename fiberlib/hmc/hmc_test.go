@@ -193,15 +193,27 @@ func TestSameSeedSameDraws(t *testing.T) {
 	o.JitterSteps = true
 	o.NumWarmup, o.NumDraws, o.Seed, o.TransitionsPerCall = 100, 50, 5, 40
 	init, _ := InitAround([]float32{0, 1}, 3, 0.1, 1)
-	a := mustSample(t, tg, init, o)
-	b := mustSample(t, tg, init, o)
+	s, err := New(tg, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := s.Sample(init)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.Sample(init)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for i := range a.Draws {
 		if a.Draws[i] != b.Draws[i] {
 			t.Fatalf("same seed: draw value %d differs: %v vs %v", i, a.Draws[i], b.Draws[i])
 		}
 	}
-	o.Seed = 6
-	c := mustSample(t, tg, init, o)
+	c, err := s.WithSeed(6).Sample(init)
+	if err != nil {
+		t.Fatal(err)
+	}
 	same := 0
 	for i := range a.Draws {
 		if a.Draws[i] == c.Draws[i] {
@@ -279,7 +291,7 @@ func TestNaNStartIsAnError(t *testing.T) {
 func TestStepInfo(t *testing.T) {
 	tg := newGaussian([]float32{0, 0, 0}, [][]float32{{1, 0, 0}, {0, 1, 0}, {0, 0, 1}})
 	o := DefaultOptions()
-	o.StepSize, o.NumSteps = 0.3, 5
+	o.StepSize, o.NumSteps, o.JitterSteps = 0.3, 5, false
 	s, _ := New(tg, o)
 	st := s.MustInit([][]float32{{1, 0, 0}, {0, 1, 0}})
 	for range 5 {
@@ -466,5 +478,34 @@ func TestToSamples(t *testing.T) {
 	}
 	if back.N != set.N || back.Theta[17] != set.Theta[17] || back.Extras["chains"] != float64(3) {
 		t.Errorf("round trip: N %d, theta[17] %v, extras %v", back.N, back.Theta[17], back.Extras)
+	}
+}
+
+// On N(0, 1) one leapfrog step with ε = 2 sin(π/L) rotates phase space by exactly 2π/L, so L steps make a
+// closed orbit: with a fixed L every trajectory returns to its start and the chain never moves (every
+// proposal is accepted, being the start itself). Jittered lengths break the periodicity.
+func TestJitterBreaksPeriodicOrbits(t *testing.T) {
+	const L = 8
+	o := DefaultOptions()
+	o.AdaptStepSize, o.AdaptMass, o.NumWarmup = false, false, 0
+	o.NumSteps, o.StepSize, o.NumDraws, o.Seed = L, 2*math.Sin(math.Pi/L), 200, 3
+	tg := newGaussian([]float32{0}, [][]float32{{1}})
+	init := [][]float32{{0.7}, {-1.2}}
+	for _, jitter := range []bool{false, true} {
+		o.JitterSteps = jitter
+		r := mustSample(t, tg, init, o)
+		var moved float64
+		for c := range 2 {
+			for s := range o.NumDraws {
+				moved = math.Max(moved, math.Abs(float64(r.Draw(c, s)[0]-init[c][0])))
+			}
+		}
+		t.Logf("jitter %v: largest move %.3g, bulk ESS %.0f", jitter, moved, r.Summary.ESS[0])
+		if !jitter && moved > 1e-4 {
+			t.Errorf("fixed L on a closed orbit: chains moved by %g, want ≈ 0", moved)
+		}
+		if jitter && r.Summary.ESS[0] < 100 {
+			t.Errorf("jittered L: bulk ESS %.0f of 400 draws, want > 100", r.Summary.ESS[0])
+		}
 	}
 }

@@ -3,7 +3,6 @@ package hmc
 import (
 	"fmt"
 
-	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
@@ -68,19 +67,12 @@ func loop(maxIters int, useWhile bool, consts, state []*Node, cond, body loopFn)
 }
 
 // writeRow returns buf [R, ...] with row (an int32 scalar, clamped to [0, R−1]) replaced by value [...].
-// With useWhile it uses DynamicUpdateSlice; otherwise (the pure-Go backend lacks it) a one-hot select.
-func writeRow(buf, row, value *Node, useWhile bool) *Node {
-	g := buf.Graph()
-	if useWhile {
-		idx := []*Node{row}
-		for range value.Rank() {
-			idx = append(idx, Const(g, int32(0)))
-		}
-		return DynamicUpdateSlice(buf, InsertAxes(value, 0), idx)
+func writeRow(buf, row, value *Node) *Node {
+	idx := []*Node{row}
+	for range value.Rank() {
+		idx = append(idx, Const(buf.Graph(), int32(0)))
 	}
-	r := buf.Shape().Dimensions[0]
-	hit := Equal(Iota(g, shapes.Make(dtypes.Int32, r), 0), row) // [R]
-	return Where(hit, BroadcastToDims(InsertAxes(value, 0), buf.Shape().Dimensions...), buf)
+	return DynamicUpdateSlice(buf, InsertAxes(value, 0), idx)
 }
 
 // zerosConst is a constant of zeros built from a host tensor. Unlike Zeros it does not use the graph's

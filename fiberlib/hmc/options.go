@@ -20,7 +20,9 @@ type Options struct {
 	// JitterSteps draws the number of leapfrog steps of every transition uniformly from {1, ..., NumSteps}
 	// (shared by all chains of the transition), so that trajectories of random length avoid the periodic
 	// orbits a fixed length can fall into (Neal 2011, §5.4.2.2; Hoffman, Radul & Sountsov 2021 jitter the
-	// trajectory length the same way). Default false: a fixed NumSteps.
+	// trajectory length the same way). Default true: on a correlated 10-D Gaussian a fixed L = 16 gave a
+	// minimum bulk ESS of 50–100 of 8000 draws and R̂ up to 1.16, the jittered one 6000–6500 with R̂ 1.003.
+	// Set it to false for a fixed NumSteps.
 	JitterSteps bool
 
 	// TargetAccept is the mean acceptance probability δ that dual averaging aims for (default 0.8).
@@ -55,8 +57,8 @@ type Options struct {
 	Thin int
 
 	// TransitionsPerCall is the most transitions one executed call runs (default 0: 100 on XLA, where the
-	// loop is a While loop, and 1 on the pure-Go backend, where it is unrolled). It is rounded up to a
-	// multiple of Thin.
+	// loop is a While loop, and 160/NumSteps (at least 1) on the pure-Go backend, where the call's leapfrog
+	// steps are unrolled into the graph). It is rounded up to a multiple of Thin.
 	TransitionsPerCall int
 
 	// Seed seeds every random choice (momenta, accept/reject, jitter). Same seed, same chains.
@@ -72,6 +74,7 @@ func DefaultOptions() Options {
 	return Options{
 		StepSize:            0.1,
 		NumSteps:            16,
+		JitterSteps:         true,
 		TargetAccept:        0.8,
 		AdaptStepSize:       true,
 		AdaptMass:           true,

@@ -62,16 +62,25 @@ func (r *Result) Draw(c, s int) []float32 {
 // chain after chain.
 func (r *Result) Flatten() [][]float32 { return rows(r.Draws, r.NumParams) }
 
+// NumDivergentDraws returns the number of divergent transitions of the sampling phase, all chains
+// together (warm-up divergences, common while the step size is being tuned, are not counted).
+func (r *Result) NumDivergentDraws() int {
+	n := 0
+	for _, d := range r.NumDivergent {
+		n += d
+	}
+	return n
+}
+
 // String returns a short report.
 func (r *Result) String() string {
 	var acc float64
-	var div int
 	for c := range r.Chains {
 		acc += r.AcceptRate[c] / float64(r.Chains)
-		div += r.NumDivergent[c]
 	}
-	return fmt.Sprintf("hmc: %d chains × %d draws × %d params, accept %.3f, %d divergent, %s, %d gradient evals, %v",
-		r.Chains, r.NumDraws, r.NumParams, acc, div, r.Summary, r.GradEvals, r.Elapsed.Round(time.Millisecond))
+	return fmt.Sprintf("hmc: %d chains × %d draws × %d params, accept %.3f, %d divergent (%d in warm-up), %s, %d gradient evals, %v",
+		r.Chains, r.NumDraws, r.NumParams, acc, r.NumDivergentDraws(), len(r.Divergences)-r.NumDivergentDraws(),
+		r.Summary, r.GradEvals, r.Elapsed.Round(time.Millisecond))
 }
 
 // InitAround returns chains starting points θ* + jitter·N(0, I), [chains][len(center)], from seed (drawn

@@ -14,6 +14,9 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 )
 
+// unrolledSteps is the number of leapfrog steps one call unrolls by default on the pure-Go backend.
+const unrolledSteps = 160
+
 // Sampler runs HMC transitions of several chains of one Target in compiled computations. It compiles its
 // graphs on first use for a given number of chains. Not safe for concurrent use.
 type Sampler struct {
@@ -70,11 +73,19 @@ func NewWithBackend(b compute.Backend, target posterior.Target, opts Options) (*
 	if s.maxTrans == 0 {
 		s.maxTrans = 100
 		if !s.useWhile {
-			s.maxTrans = 1
+			s.maxTrans = max(1, unrolledSteps/opts.NumSteps)
 		}
 	}
 	s.maxTrans = (s.maxTrans + opts.Thin - 1) / opts.Thin * opts.Thin
 	return s, nil
+}
+
+// WithSeed returns a sampler that shares this one's compiled computations but starts its chains (Init,
+// Sample) from seed.
+func (s *Sampler) WithSeed(seed int64) *Sampler {
+	c := *s
+	c.opts.Seed = seed
+	return &c
 }
 
 // Options returns the sampler's options.
@@ -281,8 +292,12 @@ func (s *Sampler) adaptMass(st *State) (*State, error) {
 	return ns, nil
 }
 
-// finishWarmup sets every chain's step size to its dual-averaging average ε̄.
+// finishWarmup sets every chain's step size to its dual-averaging average ε̄ (unless dual averaging has not
+// run since its last restart, when ε̄ is undefined and the current ε stays).
 func (st *State) finishWarmup() *State {
+	if tensors.MustCopyFlatData[float32](st.t[9])[0] == 0 {
+		return st
+	}
 	ns := st.clone()
 	ns.t[4] = st.t[6]
 	return ns

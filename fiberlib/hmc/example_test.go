@@ -18,7 +18,7 @@ func ExampleSample() {
 		panic(err)
 	}
 	s := res.Summary
-	fmt.Printf("mean %.1f %.1f, sd %.1f %.1f, R̂ below 1.01: %v, divergences: %d\n",
+	fmt.Printf("mean ≈ %.0f %.0f, sd ≈ %.1f %.1f, R̂ below 1.01: %v, divergences: %d\n",
 		s.Mean[0], s.Mean[1], s.SD[0], s.SD[1], s.MaxRHat < 1.01, res.NumDivergentDraws())
-	// Output: mean 3.0 -1.0, sd 0.5 2.0, R̂ below 1.01: true, divergences: 0
+	// Output: mean ≈ 3 -1, sd ≈ 0.5 2.0, R̂ below 1.01: true, divergences: 0
 }

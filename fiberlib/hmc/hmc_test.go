@@ -311,7 +311,7 @@ func TestStepInfo(t *testing.T) {
 				u += 0.5 * float64(x) * float64(x)
 			}
 			if math.Abs(u-float64(in.Potential[c])) > 1e-5 || in.Energy[c] < in.Potential[c] ||
-				in.AcceptProb[c] < 0 || in.AcceptProb[c] > 1 || in.StepSize[c] != 0.3 {
+				in.AcceptProb[c] < 0 || in.AcceptProb[c] > 1 || math.Abs(float64(in.StepSize[c])-0.3) > 1e-6 {
 				t.Errorf("chain %d: Info potential %v (U(pos) = %v), energy %v, accept %v, step %v",
 					c, in.Potential[c], u, in.Energy[c], in.AcceptProb[c], in.StepSize[c])
 			}
@@ -371,21 +371,30 @@ func TestWhileMatchesUnrolled(t *testing.T) {
 	}
 }
 
-// The step-size heuristic on N(0, 1) from ε = 0.01: every chain ends at 0.01·2^k, the first doubling whose
-// single leapfrog step loses more than log(1/0.8) of energy, which for a unit Gaussian needs ε of order 1.
+// The step-size heuristic at the mode of N(0, I_P): one leapfrog step from q = 0 changes the energy by
+// ΔH = H₀ − H₁ = −ε⁴ ‖p‖²/8 (exactly), and ‖p‖² ≈ P = 400 (±28), so ΔH > log 0.8 ⇔ ε < (1.785/‖p‖²)^¼ ≈ 0.26
+// (0.244 … 0.278 within ±3.5 sd). Doubling from 0.01 stops at the first failing value 0.32; halving from 3
+// stops at the first passing value 0.1875.
 func TestFindStepSize(t *testing.T) {
-	o := DefaultOptions()
-	o.StepSize = 0.01
-	s, _ := New(newGaussian([]float32{0}, [][]float32{{1}}), o)
-	st := s.MustInit([][]float32{{0.5}, {-1}, {2}, {0}})
-	st, tries, err := s.findStepSize(st)
-	if err != nil {
-		t.Fatal(err)
+	const p = 400
+	mean := make([]float32, p)
+	prec := make([][]float32, p)
+	for i := range prec {
+		prec[i] = make([]float32, p)
+		prec[i][i] = 1
 	}
-	for c, eps := range st.StepSizes() {
-		k := math.Log2(float64(eps) / 0.01)
-		if math.Abs(k-math.Round(k)) > 1e-4 || eps < 0.3 || eps > 4 || int(math.Round(k)) > tries {
-			t.Errorf("chain %d: ε = %v after %d tries, want 0.01·2^k in [0.3, 4]", c, eps, tries)
+	s, _ := New(newGaussian(mean, prec), DefaultOptions())
+	for _, c := range []struct{ from, want float64 }{{0.01, 0.32}, {3, 0.1875}} {
+		s.opts.StepSize = c.from // Init reads it; the compiled heuristic is shared
+		st := s.MustInit([][]float32{make([]float32, p), make([]float32, p), make([]float32, p)})
+		st, tries, err := s.findStepSize(st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for ch, eps := range st.StepSizes() {
+			if math.Abs(float64(eps)/c.want-1) > 1e-5 {
+				t.Errorf("from ε = %v: chain %d ends at %v after %d tries, want %v", c.from, ch, eps, tries, c.want)
+			}
 		}
 	}
 }

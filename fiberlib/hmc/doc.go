@@ -23,6 +23,22 @@
 // pure-Go backend (whose While does not support gradients in its body) the same iteration is unrolled
 // [transitions × leapfrog steps] times, with the iterations past the end masked out.
 //
+// # Adaptation (Stan's scheme, per chain)
+//
+// Warm-up follows Stan: the initial step size is found by the heuristic of Hoffman & Gelman (2014,
+// Algorithm 4); dual averaging (ibid. §3.2, γ = 0.05, t₀ = 10, κ = 0.75, μ = log 10ε) tunes it towards a mean
+// acceptance of 0.8; the diagonal inverse mass matrix is the regularised variance of the draws of slow
+// windows 75 | 25, 50, 100, … | 50 (σ̂² n/(n+5) + 10⁻³·5/(n+5)); after each window the heuristic re-runs and
+// dual averaging restarts; sampling uses the averaged step size ε̄. Every chain adapts its own step size and
+// mass matrix, as independent Stan runs do (Options.PoolMass pools the windows' draws over the chains;
+// on a 10-D Gaussian it made no measurable difference). Sampling acceptance is typically above the target
+// (0.9–0.95 on Gaussians): ε̄ is smaller than the iterates that averaged 0.8. Divergences during warm-up are
+// common (the iterates overshoot) and are reported separately.
+//
+// NUTS is not implemented: its tree building does not fit one vectorised loop over chains of different
+// tree depths without much masking. The static kernel with jittered trajectory lengths is the reference
+// sampler; choose NumSteps·ε̄ comparable to the posterior's longest scale.
+//
 // # Divergences
 //
 // A transition is divergent when the energy error H(new) − H(old) exceeds Options.DivergenceThreshold

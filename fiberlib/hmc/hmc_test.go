@@ -50,6 +50,9 @@ func checkHealth(t *testing.T, r *Result) {
 		if a := r.AcceptRate[c]; a < r.Options.TargetAccept-0.1 || a > 0.99 {
 			t.Errorf("chain %d: acceptance %.3f after warm-up, want in [%.2f, 0.99]", c, a, r.Options.TargetAccept-0.1)
 		}
+		if e := r.EBFMI[c]; e < 0.5 {
+			t.Errorf("chain %d: E-BFMI %.3f on a Gaussian-shaped target, want > 0.5", c, e)
+		}
 	}
 }
 
@@ -235,7 +238,7 @@ func TestDivergencesOnFunnel(t *testing.T) {
 	o.NumWarmup, o.NumDraws, o.Seed = 0, 200, 1
 	init, _ := InitAround(make([]float32, 10), 4, 1, 1)
 	r := mustSample(t, tg, init, o)
-	t.Log(r)
+	t.Logf("%v; E-BFMI %.2f", r, r.EBFMI)
 	total := 0
 	for c, n := range r.NumDivergent {
 		total += n
@@ -516,5 +519,16 @@ func TestJitterBreaksPeriodicOrbits(t *testing.T) {
 		if jitter && r.Summary.ESS[0] < 100 {
 			t.Errorf("jittered L: bulk ESS %.0f of 400 draws, want > 100", r.Summary.ESS[0])
 		}
+	}
+}
+
+// E-BFMI by hand: energies 1, 3, 2, 4 have squared jumps 4 + 1 + 4 = 9 and squared deviations from 2.5
+// 2.25 + 0.25 + 0.25 + 2.25 = 5.
+func TestEBFMIHandValue(t *testing.T) {
+	if got := ebfmi([]float64{1, 3, 2, 4}); math.Abs(got-9.0/5) > 1e-12 {
+		t.Errorf("ebfmi = %v, want 1.8", got)
+	}
+	if !math.IsNaN(ebfmi([]float64{2, 2, 2})) || !math.IsNaN(ebfmi([]float64{1})) {
+		t.Error("ebfmi of constant or single energies should be NaN")
 	}
 }

@@ -35,6 +35,10 @@ type Result struct {
 	// AcceptRate is every chain's mean acceptance probability over the sampling transitions, [chains];
 	// WarmupAcceptRate the same over the last warm-up phase (the terminal buffer).
 	AcceptRate, WarmupAcceptRate []float64
+	// EBFMI is every chain's energy Bayesian fraction of missing information over the sampling
+	// transitions (Betancourt 2016): Σ(Eₙ − Eₙ₋₁)² / Σ(Eₙ − Ē)² of the energies Info.Energy. Values below
+	// 0.3 say that momentum resampling explores the energy distribution poorly (heavy tails, funnels).
+	EBFMI []float64
 	// Divergences lists every divergent transition (warm-up and sampling); NumDivergent counts those of
 	// the sampling phase per chain.
 	Divergences  []Divergence
@@ -191,6 +195,14 @@ func (s *Sampler) Sample(init [][]float32) (*Result, error) {
 	}
 	res.addTrace(tr, false, 0)
 	res.AcceptRate = meanAccept(tr)
+	res.EBFMI = make([]float64, C)
+	energy := make([]float64, len(tr.Info))
+	for c := range C {
+		for i, in := range tr.Info {
+			energy[i] = float64(in.Energy[c])
+		}
+		res.EBFMI[c] = ebfmi(energy)
+	}
 	res.NumDivergent = make([]int, C)
 	for _, d := range res.Divergences {
 		if !d.Warmup {
@@ -243,4 +255,26 @@ func meanAccept(tr *Trace) []float64 {
 		}
 	}
 	return out
+}
+
+// ebfmi returns Σ(Eₙ − Eₙ₋₁)² / Σ(Eₙ − Ē)² (NaN for fewer than 2 energies or constant energies).
+func ebfmi(e []float64) float64 {
+	if len(e) < 2 {
+		return math.NaN()
+	}
+	var mean float64
+	for _, v := range e {
+		mean += v / float64(len(e))
+	}
+	var num, den float64
+	for i, v := range e {
+		den += (v - mean) * (v - mean)
+		if i > 0 {
+			num += (v - e[i-1]) * (v - e[i-1])
+		}
+	}
+	if den == 0 {
+		return math.NaN()
+	}
+	return num / den
 }

@@ -3,7 +3,9 @@ package hmc
 import (
 	"math"
 	"math/rand/v2"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/fiberbnn/fiberbnn/fiberlib/backend"
 	"github.com/fiberbnn/fiberbnn/fiberlib/data"
@@ -30,8 +32,9 @@ func gapToy(seed uint64) *data.Dataset {
 // BenchmarkMLP50 measures HMC on the posterior of a 1×50 tanh MLP (P = 151) on the 80-point gap toy, with
 // C = 8 chains and L = 16 leapfrog steps per transition, on XLA CPU (100 transitions per executed call, a
 // While loop) and on the pure-Go backend (10 transitions per call, unrolled; the default). One benchmark iteration is one
-// executed call. Metrics: transitions/s (each moves all 8 chains) and grad-evals/s (per-chain gradient
-// evaluations: 8 × 16 per transition).
+// executed call. Metrics: transitions/s (each moves all 8 chains), grad-evals/s (per-chain gradient
+// evaluations: 8 × 16 per transition) and cpu-ms/transition (process CPU time, all threads: a figure that
+// holds up better than wall time on a shared machine).
 //
 //	go test -run '^$' -bench MLP50 -benchtime 20x ./fiberlib/hmc/
 func BenchmarkMLP50(b *testing.B) {
@@ -71,6 +74,7 @@ func BenchmarkMLP50(b *testing.B) {
 			if st, _, err = s.Run(st, c.perCall); err != nil { // compile
 				b.Fatal(err)
 			}
+			cpu0 := cpuTime()
 			b.ResetTimer()
 			for range b.N {
 				if st, _, err = s.Run(st, c.perCall); err != nil {
@@ -79,8 +83,18 @@ func BenchmarkMLP50(b *testing.B) {
 			}
 			sec := b.Elapsed().Seconds()
 			n := float64(b.N * c.perCall)
+			b.ReportMetric((cpuTime()-cpu0).Seconds()*1e3/n, "cpu-ms/transition")
 			b.ReportMetric(n/sec, "transitions/s")
 			b.ReportMetric(n*chains*steps/sec, "grad-evals/s")
 		})
 	}
+}
+
+// cpuTime is the CPU time (user + system, all threads) this process has used.
+func cpuTime() time.Duration {
+	var r syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &r); err != nil {
+		return 0
+	}
+	return time.Duration(r.Utime.Nano() + r.Stime.Nano())
 }

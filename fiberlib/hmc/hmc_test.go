@@ -20,8 +20,11 @@ import (
 // within a relative tol of the true one.
 func checkMoments(t *testing.T, r *Result, mean, sd []float64, tol float64) {
 	t.Helper()
+	var worstMean, worstSD float64
 	for i := range mean {
 		gm, gs := r.Summary.Mean[i], r.Summary.SD[i]
+		worstMean = math.Max(worstMean, math.Abs(gm-mean[i])/sd[i])
+		worstSD = math.Max(worstSD, math.Abs(gs/sd[i]-1))
 		if math.Abs(gm-mean[i]) > tol*sd[i] {
 			t.Errorf("param %d: mean %.5g, want %.5g ± %.2g (%.0f%% of sd %.3g)", i, gm, mean[i], tol*sd[i], 100*tol, sd[i])
 		}
@@ -29,6 +32,7 @@ func checkMoments(t *testing.T, r *Result, mean, sd []float64, tol float64) {
 			t.Errorf("param %d: sd %.5g, want %.5g ± %.0f%%", i, gs, sd[i], 100*tol)
 		}
 	}
+	t.Logf("largest mean error %.3f sd, largest sd error %.1f%%", worstMean, 100*worstSD)
 }
 
 // checkHealth asserts R̂ < 1.01, no divergences after warm-up and a sampling acceptance near the target.

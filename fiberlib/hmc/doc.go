@@ -19,9 +19,10 @@
 // function), so transitions and leapfrog steps share ONE While loop: every iteration is one leapfrog step;
 // an iteration that begins a trajectory first draws the momentum (and the jittered number of steps), one
 // that ends it does the accept/reject, the adaptation update and the recording. The random state advances
-// only at the start of a trajectory, so the numbers do not depend on how the loop is laid out. On the
-// pure-Go backend (whose While does not support gradients in its body) the same iteration is unrolled
-// [transitions × leapfrog steps] times, with the iterations past the end masked out.
+// only at the start of a trajectory. On the pure-Go backend (whose While does not support gradients in its
+// body) the call is unrolled statically: transitions × NumSteps leapfrog steps, the steps past a jittered
+// length and the transitions past the requested number masked out. Both layouts give the same numbers
+// (tested on XLA); the random streams of the two backends differ, so the chains do too.
 //
 // # Adaptation (Stan's scheme, per chain)
 //

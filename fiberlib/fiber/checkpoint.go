@@ -11,7 +11,6 @@ import (
 
 	"github.com/gomlx/compute"
 	"github.com/gomlx/gomlx/core/graph"
-	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/fiberbnn/fiberbnn/fiberlib/posterior"
 )
@@ -26,12 +25,7 @@ type checkpointFile struct {
 	MAP       []float32
 	Drift     []float32
 	LossStar  float64
-	Theta     []float32
-	Eps       []float32
-	Stopped   []int32
-	Reason    []int32
-	RNG       []uint64
-	Step      int
+	State     hostState
 	Trace     Trace
 	Snapshots []Snapshot
 }
@@ -41,24 +35,12 @@ var osStat = os.Stat
 // SaveCheckpoint writes the walk to path atomically (a temporary file in the same directory, synced, then
 // renamed over path), so an interruption never leaves a half-written checkpoint.
 func (w *Walker) SaveCheckpoint(path string) error {
+	h, err := readState(w.state)
+	if err != nil {
+		return err
+	}
 	c := checkpointFile{Version: checkpointVersion, Settings: w.set, MAP: w.mapTheta, Drift: w.drift,
-		LossStar: w.lossStar, Step: w.step, Trace: w.trace, Snapshots: w.snapshots}
-	var err error
-	if c.Theta, err = tensors.CopyFlatData[float32](w.state[stTheta]); err != nil {
-		return err
-	}
-	if c.Eps, err = tensors.CopyFlatData[float32](w.state[stEps]); err != nil {
-		return err
-	}
-	if c.Stopped, err = tensors.CopyFlatData[int32](w.state[stStopped]); err != nil {
-		return err
-	}
-	if c.Reason, err = tensors.CopyFlatData[int32](w.state[stReason]); err != nil {
-		return err
-	}
-	if c.RNG, err = tensors.CopyFlatData[uint64](w.state[stRNG]); err != nil {
-		return err
-	}
+		LossStar: w.lossStar, State: *h, Trace: w.trace, Snapshots: w.snapshots}
 	return writeAtomic(path, func(f *bufio.Writer) error { return gob.NewEncoder(f).Encode(&c) })
 }
 
@@ -119,8 +101,7 @@ func LoadCheckpoint(b compute.Backend, target posterior.Target, path string, opt
 			path, s.NumParams, s.NumData, target.NumParams(), target.NumData())
 	}
 	n, p := s.Particles, s.NumParams
-	if len(c.MAP) != p || len(c.Drift) != n*p || len(c.Theta) != n*p || len(c.Eps) != n || len(c.Stopped) != n ||
-		len(c.Reason) != n || len(c.RNG) != rngStateLen() {
+	if len(c.MAP) != p || len(c.Drift) != n*p || c.State.check(n, p) != nil {
 		return nil, fmt.Errorf("fiber: checkpoint %q is inconsistent (array lengths do not match N = %d, P = %d)", path, n, p)
 	}
 	if err := checkData(target); err != nil {
@@ -144,14 +125,8 @@ func LoadCheckpoint(b compute.Backend, target posterior.Target, path string, opt
 			path, loss, c.LossStar)
 	}
 	w := &Walker{backend: b, target: target, set: s, mapTheta: c.MAP, drift: c.Drift, lossStar: c.LossStar,
-		step: c.Step, trace: c.Trace, snapshots: c.Snapshots}
-	w.state = make([]*tensors.Tensor, numState)
-	w.state[stTheta] = tensors.FromFlatDataAndDimensions(c.Theta, n, p)
-	w.state[stEps] = tensors.FromFlatDataAndDimensions(c.Eps, n)
-	w.state[stStopped] = tensors.FromFlatDataAndDimensions(c.Stopped, n)
-	w.state[stReason] = tensors.FromFlatDataAndDimensions(c.Reason, n)
-	w.state[stRNG] = tensors.FromFlatDataAndDimensions(c.RNG, rngStateLen())
-	w.state[stStep] = tensors.FromValue(int32(c.Step))
+		step: c.State.Step, trace: c.Trace, snapshots: c.Snapshots}
+	w.state = c.State.tensors(n, p)
 	if opts != nil {
 		w.setHooks(*opts)
 	} else {

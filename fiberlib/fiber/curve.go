@@ -75,8 +75,11 @@ func (c *CurveTarget) NumData() int { return 0 }
 // Potential implements posterior.Target for theta [N, 2].
 func (c *CurveTarget) Potential(theta *Node, _ []*Node) *Node {
 	shape, s, alpha, r, off := c.params()
-	a := Squeeze(Slice(theta, AxisRange(), AxisElem(0)), -1)
-	b := Squeeze(Slice(theta, AxisRange(), AxisElem(1)), -1)
+	// Coordinates by dot products rather than Slice, whose gradient (a Pad) has no gradient itself: this keeps
+	// second derivatives (LambdaMax) exact.
+	g := theta.Graph()
+	a := Dot(theta, Const(g, []float32{1, 0})).Product() // [N]
+	b := Dot(theta, Const(g, []float32{0, 1})).Product() // [N]
 	prior := MulScalar(Add(Square(a), Square(b)), alpha/2)
 	var fit *Node
 	if shape == CurveHyperbola {

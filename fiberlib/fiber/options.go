@@ -47,6 +47,7 @@ const (
 	DefaultEtaFraction   = 0.5   // η = DefaultEtaFraction / λ_max(∇²ℓ(θ*))
 	DefaultEpsilonStart  = 0.01  // ε₀ = DefaultEpsilonStart · √(2τ / λ_max): a small fraction of the stiffest width
 	DefaultDivergeFactor = 100.0 // DivergeRise = DefaultDivergeFactor · τ
+	DefaultRejectFactor  = 2.0   // ControlBudget rejects a step that leaves the particle above DefaultRejectFactor · τ
 	DefaultRecords       = 50    // RecordEvery ≈ Steps / DefaultRecords
 	DefaultProgressEvery = 2 * time.Second
 	DefaultCheckpoints   = 10 // CheckpointEvery ≈ Steps / DefaultCheckpoints
@@ -78,7 +79,8 @@ type Options struct {
 
 	// EpsilonGrowth γ: while a particle has spent less than half its budget (r < τ/2), its ε is multiplied by
 	// (1+γ) each step, so it reaches the level set whatever the scale of the valley; afterwards ε stays.
-	// Default 0.01. FixedEpsilon turns it off.
+	// Default 0.01 under ControlBudget, 0 (fixed ε, the paper's rule) under ControlNone. FixedEpsilon turns it
+	// off.
 	EpsilonGrowth float64
 
 	// FixedEpsilon keeps ε constant (the paper's rule).
@@ -100,6 +102,11 @@ type Options struct {
 
 	// Walk lists the parameter ranges that walk; the other parameters stay at θ*. Default: all.
 	Walk []IndexRange
+
+	// RejectFactor (ControlBudget only): a particle found with a rise above RejectFactor·τ returns to its
+	// previous position and halves its ε and η (the step was unstable: η too large for the curvature met
+	// along the fiber, or ε too large for the gate). Default 2. Must be > 1.
+	RejectFactor float64
 
 	// DivergeRise: a particle whose per-datum rise exceeds it is stopped as divergent. Default 100·τ; use
 	// math.Inf(1) to stop only non-finite particles.
@@ -153,6 +160,7 @@ type Settings struct {
 	Walk             []IndexRange
 	WalkParams       int // P_walk, the number of walking parameters
 	DivergeRise      float64
+	RejectFactor     float64
 	RecordEvery      int
 	KeepEvery        int
 	KeepAfter        int
@@ -218,7 +226,8 @@ func (o *Options) validate(numParams, numData int) (Settings, error) {
 		if o.EpsilonGrowth != 0 {
 			return s, fmt.Errorf("fiber: Options.FixedEpsilon is set together with EpsilonGrowth = %g: choose one", o.EpsilonGrowth)
 		}
-	} else {
+	} else if o.EpsilonGrowth > 0 || s.Control == ControlBudget {
+		// Growth needs the budget to stop it: under ControlNone it is off unless asked for.
 		s.EpsilonGrowth = orFloat(o.EpsilonGrowth, DefaultEpsilonGrowth)
 	}
 	s.Project = o.Project
@@ -269,6 +278,13 @@ func (o *Options) validate(numParams, numData int) (Settings, error) {
 	s.DivergeRise, s.DivergeRiseAuto = o.DivergeRise, o.DivergeRise == 0
 	if s.DivergeRiseAuto {
 		s.DivergeRise = DefaultDivergeFactor * s.Tau
+	}
+	s.RejectFactor = orFloat(o.RejectFactor, DefaultRejectFactor)
+	if math.IsNaN(s.RejectFactor) || s.RejectFactor <= 1 {
+		return s, fmt.Errorf("fiber: Options.RejectFactor = %g: must be > 1 (0 selects %g)", o.RejectFactor, DefaultRejectFactor)
+	}
+	if s.DivergeRise <= s.RejectFactor*s.Tau && s.Control == ControlBudget {
+		return s, fmt.Errorf("fiber: Options.DivergeRise = %g must exceed RejectFactor·τ = %g", s.DivergeRise, s.RejectFactor*s.Tau)
 	}
 	s.Eta, s.EtaAuto = o.Eta, o.Eta == 0
 	s.Epsilon, s.EpsilonAuto = o.Epsilon, o.Epsilon == 0

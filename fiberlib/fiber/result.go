@@ -5,8 +5,6 @@ import (
 	"math"
 	"sort"
 	"strings"
-
-	"github.com/gomlx/gomlx/core/tensors"
 )
 
 // Trace holds the diagnostics of every particle at every recorded step. Each field but Steps is
@@ -21,6 +19,7 @@ type Trace struct {
 	Gate     [][]float32 // drift gate s = clip(1 − (ℓ − ℓ*)/τ, 0, 1) (1 under ControlNone)
 	Progress [][]float32 // displacement along d over the last RecordEvery steps, over (RecordEvery·ε): 1 = the drift is not opposed
 	Epsilon  [][]float32 // each particle's drift step ε
+	Eta      [][]float32 // each particle's gradient step η (halved at each rejected step)
 }
 
 // Snapshot is the positions of all particles at one step, [particles, P] row-major (stopped particles
@@ -56,6 +55,10 @@ type Result struct {
 	// Stopped lists the particles that were frozen, in order of particle; they are in no sample set.
 	Stopped []Stop
 
+	// Halvings is, for each of the N particles, how many times its ε and η were halved because a step
+	// was unstable (ControlBudget: a rise above RejectFactor·τ, or a bounce across the valley).
+	Halvings []int
+
 	// Snapshots are the positions kept every KeepEvery steps (all N particles; see Samples).
 	Snapshots []Snapshot
 
@@ -66,20 +69,16 @@ type Result struct {
 // Result returns the walk's current result (it can be read at any time, e.g. after Advance).
 func (w *Walker) Result() (*Result, error) {
 	n, p := w.set.Particles, w.set.NumParams
-	theta, err := tensors.CopyFlatData[float32](w.state[stTheta])
+	h, err := readState(w.state)
 	if err != nil {
 		return nil, err
 	}
-	stopped, err := tensors.CopyFlatData[int32](w.state[stStopped])
-	if err != nil {
-		return nil, err
-	}
-	reason, err := tensors.CopyFlatData[int32](w.state[stReason])
-	if err != nil {
-		return nil, err
-	}
+	theta, stopped, reason := h.Theta, h.Stopped, h.Reason
 	r := &Result{Settings: w.set, MAP: append([]float32(nil), w.mapTheta...), LossMAP: w.lossStar,
 		Steps: w.step, Particles: n, Snapshots: w.snapshots, Trace: w.trace}
+	for _, k := range h.Halvings {
+		r.Halvings = append(r.Halvings, int(k))
+	}
 	var lastLoss []float32
 	if len(w.trace.Loss) > 0 {
 		lastLoss = w.trace.Loss[len(w.trace.Loss)-1]
@@ -181,6 +180,16 @@ func (r *Result) Summary() string {
 	dist := r.Distances()
 	fmt.Fprintf(&b, "\n  loss at MAP %.5g per datum; finished %d: rise mean %.4g, median %.4g, max %.4g; distance mean %.4g, max %.4g",
 		r.LossMAP, len(r.Finished), mean(rise), quantile(rise, 0.5), maxOf(rise), mean(dist), maxOf(dist))
+	var rej, rejParticles int
+	for _, k := range r.Halvings {
+		rej += k
+		if k > 0 {
+			rejParticles++
+		}
+	}
+	if rej > 0 {
+		fmt.Fprintf(&b, "\n  ε and η halved %d times in %d particles (unstable steps)", rej, rejParticles)
+	}
 	if len(r.Stopped) > 0 {
 		fmt.Fprintf(&b, "\n  stopped %d (excluded):", len(r.Stopped))
 		for i, st := range r.Stopped {

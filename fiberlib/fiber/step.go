@@ -1,8 +1,6 @@
 package fiber
 
 import (
-	"math"
-
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph"
@@ -20,12 +18,15 @@ const (
 
 // Positions of the walk state in the inputs and outputs of a chunk computation.
 const (
-	stTheta   = iota // [N, P] float32
-	stEps            // [N] float32: per-particle ε
-	stStopped        // [N] int32: step at which the particle stopped, −1 while it walks
-	stReason         // [N] int32: reason code
-	stRNG            // RNGStateShape
-	stStep           // scalar int32: global step count
+	stTheta    = iota // [N, P] float32: positions
+	stPrev            // [N, P] float32: positions one step earlier (where a rejected step returns to)
+	stEps             // [N] float32: per-particle ε
+	stEta             // [N] float32: per-particle η
+	stStopped         // [N] int32: step at which the particle stopped, −1 while it walks
+	stReason          // [N] int32: reason code
+	stHalvings        // [N] int32: number of times ε and η were halved
+	stRNG             // RNGStateShape
+	stStep            // scalar int32: global step count
 	numState
 )
 
@@ -95,11 +96,22 @@ func (st *stepper) batch(rng *Node, data []*Node) (*Node, []*Node) {
 }
 
 // step is one step of the walk: state and consts as laid out by the st*/c* constants.
+//
+// Order of the checks, per particle, on the rise r = ℓ(θ) − ℓ* at the current position:
+//  1. non-finite potential, gradient or next position, or r > DivergeRise: the particle stops here for good;
+//  2. ControlBudget and r > RejectFactor·τ: the last step is rejected (the particle returns to its previous
+//     position) and its ε and η are halved;
+//  3. ControlBudget and the move about to be taken points back against the previous one (cosine < −½) while
+//     it is not a near-cancellation of drift and gradient (‖move‖ > ½·max(ε·s, η·‖∇ℓ‖)): the particle is
+//     bouncing across the valley (η·λ > 1 for the curvature λ it met, which grows along many fibers), so ε
+//     and η are halved and half the move is taken;
+//  4. otherwise the step θ + ε·s·d − η·∇ℓ (+ noise) is taken, and ε grows by (1+γ) while r < τ/2.
 func (st *stepper) step(consts, state, data []*Node) []*Node {
-	theta, eps, stopped, reason, rng, t := state[stTheta], state[stEps], state[stStopped], state[stReason],
-		state[stRNG], state[stStep]
+	theta, prev, eps, eta := state[stTheta], state[stPrev], state[stEps], state[stEta]
+	stopped, reason, halvings, rng, t := state[stStopped], state[stReason], state[stHalvings], state[stRNG], state[stStep]
 	drift, mask, lStar := consts[cDrift], consts[cMask], consts[cLossStar]
 	g := theta.Graph()
+	f32 := func(v float64) *Node { return Scalar(g, dtypes.Float32, v) }
 
 	rng, batch := st.batch(rng, data)
 	loss, grad := st.perDatum(theta, mask, batch)
@@ -111,37 +123,69 @@ func (st *stepper) step(consts, state, data []*Node) []*Node {
 		gh := unitOrZero(grad)
 		dir = Sub(drift, Mul(ExpandAxes(rowDot(drift, gh), -1), gh))
 	}
-	move := Sub(Mul(ExpandAxes(Mul(eps, s), -1), dir), MulScalar(grad, st.s.Eta))
+	driftLen := Mul(eps, s)                            // [N]
+	gradLen := Mul(eta, Squeeze(L2Norm(grad, -1), -1)) // [N]
+	move := Sub(Mul(ExpandAxes(driftLen, -1), dir), Mul(ExpandAxes(eta, -1), grad))
 	if st.s.NoiseTemperature > 0 {
 		var xi *Node
 		rng, xi = RandomNormal(rng, theta.Shape())
-		std := math.Sqrt(2 * st.s.Eta * st.s.NoiseTemperature / float64(max(st.s.NumData, 1)))
-		move = Add(move, Mul(MulScalar(xi, std), ExpandAxes(mask, 0)))
+		// std_i = √(2·η_i·T/n)
+		std := Sqrt(MulScalar(eta, 2*st.s.NoiseTemperature/float64(max(st.s.NumData, 1))))
+		move = Add(move, Mul(Mul(xi, ExpandAxes(std, -1)), ExpandAxes(mask, 0)))
 	}
 	next := Add(theta, move)
 
-	// Freeze particles that become non-finite or diverge, at this step.
+	// 1. Freeze particles that become non-finite or diverge, at this step.
 	walking := LessThan(stopped, ScalarZero(g, dtypes.Int32))
 	// A row sum is finite iff every entry is (barring overflow of values near 1e38, which is a divergence
 	// anyway). Logical reductions are avoided: XLA rejects them inside a While body (go-xla v0.4.1).
 	finite := LogicalAnd(IsFinite(loss),
 		LogicalAnd(IsFinite(ReduceSum(grad, -1)), IsFinite(ReduceSum(next, -1))))
-	over := GreaterThan(rise, Scalar(g, dtypes.Float32, st.s.DivergeRise))
 	nonFinite := LogicalAnd(walking, LogicalNot(finite))
-	diverged := LogicalAnd(walking, LogicalAnd(finite, over))
+	diverged := LogicalAnd(walking, LogicalAnd(finite, GreaterThan(rise, f32(st.s.DivergeRise))))
 	stopNow := LogicalOr(nonFinite, diverged)
-	tb := BroadcastToShape(t, stopped.Shape())
-	stopped = Where(stopNow, tb, stopped)
+	stopped = Where(stopNow, BroadcastToShape(t, stopped.Shape()), stopped)
 	reason = Where(nonFinite, Const(g, int32(reasonNonFinite)),
 		Where(diverged, Const(g, int32(reasonDiverged)), reason))
 	still := LogicalAnd(walking, LogicalNot(stopNow))
-	theta = Where(still, next, theta)
 
+	out := make([]*Node, numState)
+	out[stStopped], out[stReason], out[stRNG], out[stStep] = stopped, reason, rng, AddScalar(t, 1)
+	if st.s.Control != ControlBudget {
+		out[stTheta] = Where(still, next, theta)
+		out[stPrev] = Where(still, theta, prev)
+		out[stEps], out[stEta], out[stHalvings] = eps, eta, halvings
+		if st.s.EpsilonGrowth > 0 {
+			grow := LogicalAnd(still, LessThan(rise, f32(st.s.Tau/2)))
+			out[stEps] = Where(grow, MulScalar(eps, 1+st.s.EpsilonGrowth), eps)
+		}
+		return out
+	}
+
+	// 2. Reject a step that left the particle far above its budget.
+	reject := LogicalAnd(still, GreaterThan(rise, f32(st.s.RejectFactor*st.s.Tau)))
+	// 3. Halve a bouncing step.
+	last := Sub(theta, prev)
+	moveNorm, lastNorm := Squeeze(L2Norm(move, -1), -1), Squeeze(L2Norm(last, -1), -1)
+	back := LessThan(rowDot(move, last), Mul(MulScalar(moveNorm, -0.5), lastNorm))
+	real := GreaterThan(moveNorm, MulScalar(Max(driftLen, gradLen), 0.5))
+	bounce := LogicalAnd(LogicalAnd(still, LogicalNot(reject)), LogicalAnd(back, real))
+	halve := LogicalOr(reject, bounce)
+	accept := LogicalAnd(still, LogicalNot(reject))
+	taken := Where(bounce, Add(theta, MulScalar(move, 0.5)), next)
+	out[stTheta] = Where(accept, taken, Where(reject, prev, theta))
+	out[stPrev] = Where(accept, theta, prev)
+	eps = Where(halve, MulScalar(eps, 0.5), eps)
+	out[stEta] = Where(halve, MulScalar(eta, 0.5), eta)
+	out[stHalvings] = Where(halve, AddScalar(halvings, 1), halvings)
+
+	// 4. ε grows while less than half the budget is spent.
 	if st.s.EpsilonGrowth > 0 {
-		grow := LogicalAnd(still, LessThan(rise, Scalar(g, dtypes.Float32, st.s.Tau/2)))
+		grow := LogicalAnd(LogicalAnd(accept, LogicalNot(bounce)), LessThan(rise, f32(st.s.Tau/2)))
 		eps = Where(grow, MulScalar(eps, 1+st.s.EpsilonGrowth), eps)
 	}
-	return []*Node{theta, eps, stopped, reason, rng, AddScalar(t, 1)}
+	out[stEps] = eps
+	return out
 }
 
 // chunk builds the computation that runs `steps` steps. inputs: the numState state values, the numConsts

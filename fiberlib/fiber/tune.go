@@ -53,6 +53,33 @@ func LambdaMax(b compute.Backend, target posterior.Target, theta []float32, mask
 			rows[i] = int32(r)
 		}
 	}
+	args := []any{theta, mask, tensors.FromFlatDataAndDimensions(v0, lambdaProbes, p)}
+	for _, d := range target.Data() {
+		args = append(args, d)
+	}
+	lam, err := powerIteration(b, target, rows, args, true)
+	if err != nil {
+		// Some ops have no second-order gradient in GoMLX (Slice's gradient is a Pad, which has none):
+		// fall back to central differences of the gradient.
+		var errFD error
+		lam, errFD = powerIteration(b, target, rows, args, false)
+		if errFD != nil {
+			return 0, fmt.Errorf("fiber.LambdaMax: %w (set Options.Eta and Options.Epsilon to skip it)", errFD)
+		}
+	}
+	return lam, nil
+}
+
+// powerIteration runs the power iteration, with exact Hessian-vector products (gradient of the gradient)
+// or central differences of the gradient, h = 1e-3·max(1, ‖θ‖_rms) (exact = false).
+func powerIteration(b compute.Backend, target posterior.Target, rows []int32, args []any, exact bool) (float64, error) {
+	p := target.NumParams()
+	n := target.NumData()
+	var rms float64
+	for _, v := range args[0].([]float32) {
+		rms += float64(v) * float64(v)
+	}
+	h := 1e-3 * math.Max(1, math.Sqrt(rms/float64(p)))
 	useWhile := gloop.UseWhile(b)
 	exec, err := NewExec(b, func(inputs []*Node) *Node {
 		thetaStar, m, v := inputs[0], inputs[1], inputs[2]
@@ -69,8 +96,13 @@ func LambdaMax(b compute.Backend, target posterior.Target, theta []float32, mask
 		inv := 1.0 / float64(max(n, 1))
 		hvp := func(th, mk, vec *Node, d []*Node) *Node {
 			x := BroadcastToDims(ExpandAxes(th, 0), lambdaProbes, p)
-			_, g := posterior.PotentialAndGrad(target, x, d)
 			mk = ExpandAxes(mk, 0)
+			if !exact {
+				_, gp := posterior.PotentialAndGrad(target, Add(x, MulScalar(vec, h)), d)
+				_, gm := posterior.PotentialAndGrad(target, Sub(x, MulScalar(vec, h)), d)
+				return Mul(MulScalar(Sub(gp, gm), inv/(2*h)), mk)
+			}
+			_, g := posterior.PotentialAndGrad(target, x, d)
 			g = Mul(g, mk)
 			return Mul(MulScalar(Gradient(ReduceAllSum(Mul(g, StopGradient(vec))), x)[0], inv), mk)
 		}
@@ -89,17 +121,13 @@ func LambdaMax(b compute.Backend, target posterior.Target, theta []float32, mask
 		return 0, err
 	}
 	defer exec.Finalize()
-	args := []any{theta, mask, tensors.FromFlatDataAndDimensions(v0, lambdaProbes, p)}
-	for _, d := range target.Data() {
-		args = append(args, d)
-	}
 	out, err := callSafe(exec, args...)
 	if err != nil {
-		return 0, fmt.Errorf("fiber.LambdaMax: %w (set Options.Eta and Options.Epsilon to skip it)", err)
+		return 0, err
 	}
 	v := out[0].Value().(float32)
-	if out[0].DType() != dtypes.Float32 || math.IsNaN(float64(v)) {
-		return 0, fmt.Errorf("fiber.LambdaMax: got %v", v)
+	if math.IsNaN(float64(v)) {
+		return 0, fmt.Errorf("fiber.LambdaMax: the power iteration gave NaN")
 	}
 	return float64(v), nil
 }

@@ -221,27 +221,21 @@ func callSafe(exec *Exec, args ...any) (out []*tensors.Tensor, err error) {
 
 func (w *Walker) initState() error {
 	n, p := w.set.Particles, w.set.NumParams
-	theta := make([]float32, n*p)
+	h := &hostState{Theta: make([]float32, n*p), Eps: make([]float32, n), Eta: make([]float32, n),
+		Stopped: make([]int32, n), Reason: make([]int32, n), Halvings: make([]int32, n)}
 	for i := 0; i < n; i++ {
-		copy(theta[i*p:], w.mapTheta)
+		copy(h.Theta[i*p:], w.mapTheta)
+		h.Eps[i], h.Eta[i], h.Stopped[i] = float32(w.set.Epsilon), float32(w.set.Eta), -1
 	}
-	eps := make([]float32, n)
-	stopped := make([]int32, n)
-	for i := range eps {
-		eps[i] = float32(w.set.Epsilon)
-		stopped[i] = -1
-	}
+	h.Prev = h.Theta
 	rng, err := RNGStateFromSeed(w.set.Seed)
 	if err != nil {
 		return err
 	}
-	w.state = make([]*tensors.Tensor, numState)
-	w.state[stTheta] = tensors.FromFlatDataAndDimensions(theta, n, p)
-	w.state[stEps] = tensors.FromFlatDataAndDimensions(eps, n)
-	w.state[stStopped] = tensors.FromFlatDataAndDimensions(stopped, n)
-	w.state[stReason] = tensors.FromFlatDataAndDimensions(make([]int32, n), n)
-	w.state[stRNG] = rng
-	w.state[stStep] = tensors.FromValue(int32(0))
+	if h.RNG, err = tensors.CopyFlatData[uint64](rng); err != nil {
+		return err
+	}
+	w.state = h.tensors(n, p)
 	w.step = 0
 	w.trace = Trace{}
 	w.snapshots = nil
@@ -311,18 +305,23 @@ func (w *Walker) record(diag []*tensors.Tensor) error {
 	if err != nil {
 		return err
 	}
+	eta, err := tensors.CopyFlatData[float32](w.state[stEta])
+	if err != nil {
+		return err
+	}
 	rows := make([][]float32, numDiag)
 	for i, d := range diag {
 		if rows[i], err = tensors.CopyFlatData[float32](d); err != nil {
 			return err
 		}
 	}
+	nan := float32(math.NaN())
 	for j, s := range stopped {
 		if s >= 0 {
 			for i := range rows {
-				rows[i][j] = float32(math.NaN())
+				rows[i][j] = nan
 			}
-			eps[j] = float32(math.NaN())
+			eps[j], eta[j] = nan, nan
 		}
 	}
 	t := &w.trace
@@ -334,6 +333,7 @@ func (w *Walker) record(diag []*tensors.Tensor) error {
 	t.Gate = append(t.Gate, rows[dGate])
 	t.Progress = append(t.Progress, rows[dProgress])
 	t.Epsilon = append(t.Epsilon, eps)
+	t.Eta = append(t.Eta, eta)
 	if w.set.KeepEvery > 0 && w.step >= w.set.KeepAfter && w.step%w.set.KeepEvery == 0 && w.step < w.set.Steps {
 		theta, err := tensors.CopyFlatData[float32](w.state[stTheta])
 		if err != nil {

@@ -57,6 +57,64 @@ func TestQuadraticFixedPointGaussian(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkFixedPoint(t, w, r, a, mu, func(_, _ []float64) float64 { return eps / eta }, 1e-4)
+
+	// Diagnostics at the fixed point: ∇ℓ = A·Δ = (ε/η)·d, so the gradient is parallel to the drift
+	// (tangent share 0), nothing moves (progress 0), ‖∇ℓ‖ = ε/η, ℓ − ℓ* = ½(ε/η)²·dᵀA⁻¹d, ‖Δ‖ = (ε/η)‖A⁻¹d‖.
+	last := len(r.Trace.Steps) - 1
+	if r.Trace.Steps[last] != 400 || len(r.Trace.Steps) != 50 {
+		t.Fatalf("trace has %d records ending at step %d, want 50 ending at 400", len(r.Trace.Steps), r.Trace.Steps[last])
+	}
+	drifts := w.Drifts()
+	for i := 0; i < r.Particles; i++ {
+		d := row64(drifts, i, 4)
+		ainvd := solve(a, d)
+		var q, nn float64
+		for j := range d {
+			q += d[j] * ainvd[j]
+			nn += ainvd[j] * ainvd[j]
+		}
+		k := eps / eta
+		checks := []struct {
+			name      string
+			got, want float64
+			tol       float64
+		}{
+			{"loss rise", float64(r.Trace.Loss[last][i]) - r.LossMAP, 0.5 * k * k * q, 1e-3},
+			{"distance", float64(r.Trace.Distance[last][i]), k * math.Sqrt(nn), 1e-4},
+			{"gradient norm", float64(r.Trace.GradNorm[last][i]), k, 1e-4},
+			{"tangent share", float64(r.Trace.Tangent[last][i]), 0, 2e-3},
+			{"progress", float64(r.Trace.Progress[last][i]), 0, 1e-3},
+			{"gate", float64(r.Trace.Gate[last][i]), 1, 0},
+		}
+		for _, c := range checks {
+			scale := math.Max(math.Abs(c.want), 1)
+			if math.Abs(c.got-c.want) > c.tol*scale {
+				t.Errorf("particle %d: %s = %.6g, want %.6g", i, c.name, c.got, c.want)
+			}
+		}
+	}
+	// The first record, after 8 steps from θ*: progress = (Δ_8·d)/(8ε) with Δ_{t+1} = Δ_t + εd − ηAΔ_t.
+	for i := 0; i < r.Particles; i++ {
+		d := row64(drifts, i, 4)
+		delta := make([]float64, 4)
+		for step := 0; step < 8; step++ {
+			next := make([]float64, 4)
+			for j := range delta {
+				next[j] = delta[j] + eps*d[j]
+				for l := range delta {
+					next[j] -= eta * a[j][l] * delta[l]
+				}
+			}
+			delta = next
+		}
+		var want float64
+		for j := range d {
+			want += delta[j] * d[j] / (8 * eps)
+		}
+		if got := float64(r.Trace.Progress[0][i]); math.Abs(got-want) > 1e-3 {
+			t.Errorf("particle %d: progress over the first 8 steps %.5g, want %.5g", i, got, want)
+		}
+	}
 }
 
 // With data, the gradient is of the per-datum loss ℓ = U/n: the fixed point is θ* + (ε·n/η)·A⁻¹·d, with A
@@ -78,6 +136,49 @@ func TestQuadraticFixedPointPerDatumConvention(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkFixedPoint(t, w, r, a, mu, func(_, _ []float64) float64 { return eps * float64(lr.n) / eta }, 2e-3)
+}
+
+// Only the walking parameters move: with Walk = [1, 3) the fixed point is θ*_S + (ε·n/η)·(A_SS)⁻¹·d_S and
+// θ_0 stays at θ*_0 exactly.
+func TestSubsetWalkFixedPoint(t *testing.T) {
+	b := testBackend(t)
+	lr := newLinreg(50, 3, 1, 1, 11)
+	a := lr.precision()
+	mu := lr.mapTheta()
+	const eps, eta = 1e-3, 0.3
+	opts := fiber.Options{Particles: 4, Steps: 400, Control: fiber.ControlNone, FixedEpsilon: true,
+		Epsilon: eps, Eta: eta, Seed: 5, Walk: []fiber.IndexRange{{Start: 1, End: 3}}}
+	w, err := fiber.NewWalker(b, lr, to32(mu), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := w.Settings().WalkParams; got != 2 {
+		t.Fatalf("WalkParams = %d, want 2", got)
+	}
+	r, err := w.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ass := [][]float64{{a[1][1], a[1][2]}, {a[2][1], a[2][2]}}
+	drifts := w.Drifts()
+	k := eps * float64(lr.n) / eta
+	for i := 0; i < 4; i++ {
+		d := row64(drifts, i, 3)
+		if d[0] != 0 || math.Abs(d[1]*d[1]+d[2]*d[2]-1) > 1e-6 {
+			t.Fatalf("particle %d drift %v: want 0 outside the walking set and unit length inside", i, d)
+		}
+		got := row64(r.Positions, i, 3)
+		if got[0] != float64(float32(mu[0])) {
+			t.Errorf("particle %d: θ_0 = %.9g moved from θ*_0 = %.9g", i, got[0], float32(mu[0]))
+		}
+		x := solve(ass, d[1:])
+		for j := 0; j < 2; j++ {
+			want := mu[j+1] + k*x[j]
+			if math.Abs(got[j+1]-want) > 2e-3*math.Abs(k*x[j])+1e-6 {
+				t.Errorf("particle %d: θ_%d = %.6g, want %.6g", i, j+1, got[j+1], want)
+			}
+		}
+	}
 }
 
 // Budget control, fixed ε: the drift is scaled by s = 1 − r/τ, so the fixed point is μ + c·A⁻¹d with

@@ -12,7 +12,9 @@ import (
 
 	"github.com/fiberbnn/fiberbnn/fiberlib/backend"
 	"github.com/fiberbnn/fiberbnn/fiberlib/fiber"
-	"github.com/fiberbnn/fiberbnn/fiberlib/fiber/internal/toymlp"
+	"github.com/fiberbnn/fiberbnn/fiberlib/data"
+	"github.com/fiberbnn/fiberbnn/fiberlib/nets"
+	"github.com/fiberbnn/fiberbnn/fiberlib/posterior"
 )
 
 // Benchmark problem: UCI-sized regression, n = 512 examples with 8 inputs, N = 64 particles.
@@ -41,21 +43,24 @@ func benchBackends(b *testing.B) map[string]compute.Backend {
 	return out
 }
 
-func benchMLP(b *testing.B, sizes []int) *toymlp.MLP {
+// benchNet returns the network posterior of a tanh MLP with the given hidden widths on n = 512 random
+// examples with 8 inputs (σ = 0.5, α = 1), and a seeded initial θ.
+func benchNet(b *testing.B, hidden []int) (*posterior.Network, []float32) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	x := make([]float32, benchData*benchInputs)
-	y := make([]float32, benchData)
-	for i := range x {
-		x[i] = float32(rng.NormFloat64())
+	ds := &data.Dataset{Name: "bench", Task: data.Regression, N: benchData, D: benchInputs, T: 1,
+		X: make([]float32, benchData*benchInputs), Y: make([]float32, benchData)}
+	for i := range ds.X {
+		ds.X[i] = float32(rng.NormFloat64())
 	}
-	for i := range y {
-		y[i] = float32(rng.NormFloat64())
+	for i := range ds.Y {
+		ds.Y[i] = float32(rng.NormFloat64())
 	}
-	m, err := toymlp.New(sizes, 0.5, 1, x, y)
+	spec := nets.MLP(benchInputs, hidden, 1, nets.Tanh)
+	net, err := posterior.NewNetwork(spec, ds, posterior.NetworkOptions{Sigma: 0.5, PriorPrecision: 1})
 	if err != nil {
 		b.Fatal(err)
 	}
-	return m
+	return net, spec.MustInit(1)
 }
 
 // flopsPerParticleStep counts the multiply-adds of one walk step for one particle: forward and backward
@@ -82,12 +87,12 @@ func BenchmarkWalk(b *testing.B) {
 			}
 			label := fmt.Sprintf("mlp%dx%d/%s", len(sizes)-2, sizes[1], name)
 			b.Run(label, func(b *testing.B) {
-				m := benchMLP(b, sizes) // data tensors are per backend
+				net, theta0 := benchNet(b, sizes[1:len(sizes)-1]) // data tensors are per backend
 				steps := benchStepsXLA
 				if name == "go" {
 					steps = benchStepsGo
 				}
-				w, err := fiber.NewWalker(bk, m, m.Init(1), fiber.Options{Particles: benchN, Steps: 1 << 20,
+				w, err := fiber.NewWalker(bk, net, theta0, fiber.Options{Particles: benchN, Steps: steps << 20,
 					RecordEvery: steps, Eta: 1e-4, Epsilon: 1e-3, Tau: 1e9, DivergeRise: 1e12})
 				if err != nil {
 					b.Fatal(err)
@@ -106,7 +111,7 @@ func BenchmarkWalk(b *testing.B) {
 				ps := float64(b.N*steps*benchN) / el
 				b.ReportMetric(ps, "particle-steps/s")
 				b.ReportMetric(ps*flopsPerParticleStep(sizes)/1e9, "GFLOP/s")
-				b.ReportMetric(float64(m.NumParams()), "params")
+				b.ReportMetric(float64(net.NumParams()), "params")
 			})
 		}
 	}

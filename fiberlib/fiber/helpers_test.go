@@ -196,23 +196,11 @@ func row64(v []float32, i, p int) []float64 {
 
 var _ posterior.Target = (*linregTarget)(nil)
 
-// gaussTarget is U = ½(θ−μ)ᵀA(θ−μ) for theta [N, P]. (posterior.Gaussian's Potential subtracts a [P] mean
-// from [N, P] without broadcasting, which GoMLX rejects; until that is fixed the tests use this one.)
-type gaussTarget struct {
-	mean []float32
-	prec [][]float32
-}
-
-func newGauss(mean []float64, prec [][]float64) *gaussTarget {
-	return &gaussTarget{mean: to32(mean), prec: to32m(prec)}
-}
-
-func (t *gaussTarget) NumParams() int          { return len(t.mean) }
-func (t *gaussTarget) NumData() int            { return 0 }
-func (t *gaussTarget) Data() []*tensors.Tensor { return nil }
-func (t *gaussTarget) Potential(theta *Node, _ []*Node) *Node {
-	g := theta.Graph()
-	d := Sub(theta, ExpandAxes(Const(g, t.mean), 0))
-	ad := Dot(d, Const(g, t.prec)).Product()
-	return MulScalar(ReduceSum(Mul(d, ad), -1), 0.5)
+// newGauss returns posterior.Gaussian U = ½(θ−μ)ᵀA(θ−μ) for float64 inputs.
+func newGauss(mean []float64, prec [][]float64) *posterior.Gaussian {
+	g, err := posterior.NewGaussian(to32(mean), to32m(prec))
+	if err != nil {
+		panic(err)
+	}
+	return g
 }

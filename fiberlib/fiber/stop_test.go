@@ -18,8 +18,8 @@ type cliffTarget struct {
 	c float64
 }
 
-func (t *cliffTarget) NumParams() int            { return t.p }
-func (t *cliffTarget) NumData() int              { return 0 }
+func (t *cliffTarget) NumParams() int          { return t.p }
+func (t *cliffTarget) NumData() int            { return 0 }
 func (t *cliffTarget) Data() []*tensors.Tensor { return nil }
 func (t *cliffTarget) Potential(theta *Node, _ []*Node) *Node {
 	g := theta.Graph()

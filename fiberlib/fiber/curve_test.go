@@ -30,7 +30,7 @@ func TestCurveHyperbolaWalkStaysOnTheFiber(t *testing.T) {
 	b := testBackend(t)
 	c := &fiber.CurveTarget{Shape: fiber.CurveHyperbola}
 	m := c.MAP()
-	r, err := fiber.Walk(context.Background(), b, c, m, fiber.Options{Seed: 1})
+	r, err := fiber.Walk(context.Background(), b, c, m, fiber.Options{Seed: 1, Steps: 2000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +89,7 @@ func TestCurveRingSpreadsAlongTheRing(t *testing.T) {
 	c := &fiber.CurveTarget{Radius: 2, Offset: 1.5, Stiffness: 5}
 	m := c.MAP()
 	const tau = 4.0
-	r, err := fiber.Walk(context.Background(), b, c, m, fiber.Options{Seed: 1, Tau: tau})
+	r, err := fiber.Walk(context.Background(), b, c, m, fiber.Options{Seed: 1, Tau: tau, Steps: 2000})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,8 +42,8 @@ type Progress struct {
 // Defaults of Options. A zero field in Options means "use the default".
 const (
 	DefaultParticles     = 64
-	DefaultSteps         = 2000
-	DefaultEpsilonGrowth = 0.01  // per step, while a particle has spent less than half its budget
+	DefaultSteps         = 4000
+	DefaultEpsilonGrowth = 0.03  // per step, while a particle has spent less than half its budget
 	DefaultEtaFraction   = 0.5   // η = DefaultEtaFraction / λ_max(∇²ℓ(θ*))
 	DefaultEpsilonStart  = 0.01  // ε₀ = DefaultEpsilonStart · √(2τ / λ_max): a small fraction of the stiffest width
 	DefaultDivergeFactor = 100.0 // DivergeRise = DefaultDivergeFactor · τ
@@ -58,7 +58,7 @@ type Options struct {
 	// Particles is N, the number of walkers. Default 64.
 	Particles int
 
-	// Steps is T, the number of steps. Default 2000. Must be a multiple of RecordEvery.
+	// Steps is T, the number of steps. Default 4000. Must be a multiple of RecordEvery.
 	Steps int
 
 	// Control is the loss-rise control. Default ControlBudget.
@@ -79,7 +79,7 @@ type Options struct {
 
 	// EpsilonGrowth γ: while a particle has spent less than half its budget (r < τ/2), its ε is multiplied by
 	// (1+γ) each step, so it reaches the level set whatever the scale of the valley; afterwards ε stays.
-	// Default 0.01 under ControlBudget, 0 (fixed ε, the paper's rule) under ControlNone. FixedEpsilon turns it
+	// Default 0.03 under ControlBudget, 0 (fixed ε, the paper's rule) under ControlNone. FixedEpsilon turns it
 	// off.
 	EpsilonGrowth float64
 

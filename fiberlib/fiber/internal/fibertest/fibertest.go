@@ -20,8 +20,9 @@ import (
 	"github.com/fiberbnn/fiberbnn/fiberlib/predict"
 )
 
-// FitMAP minimises U from theta0 by full-batch Adam on the per-datum loss U/n (learning rate lr, β = 0.9,
-// 0.999), steps steps (a multiple of 500), 500 steps per executed call, and returns θ*.
+// FitMAP minimises U from theta0 by full-batch Adam on the per-datum loss U/n (β = 0.9, 0.999), with the
+// learning rate decaying from lr to 0 along half a cosine period (a constant rate leaves Adam near saddle
+// points), steps steps (a multiple of 500), 500 steps per executed call, and returns θ*.
 func FitMAP(b compute.Backend, t posterior.Target, theta0 []float32, steps int, lr float64) ([]float32, error) {
 	p := t.NumParams()
 	const chunk = 500
@@ -41,7 +42,8 @@ func FitMAP(b compute.Backend, t posterior.Target, theta0 []float32, steps int, 
 			f32 := func(v float64) *Node { return Scalar(th.Graph(), dtypes.Float32, v) }
 			mh := Div(mo, OneMinus(Pow(f32(0.9), k)))
 			vh := Div(ve, OneMinus(Pow(f32(0.999), k)))
-			th = Sub(th, MulScalar(Div(mh, AddScalar(Sqrt(vh), 1e-8)), lr))
+			rate := MulScalar(AddScalar(Cos(MulScalar(k, math.Pi/float64(steps))), 1), lr/2)
+			th = Sub(th, Mul(Div(mh, AddScalar(Sqrt(vh), 1e-8)), rate))
 			return []*Node{th, mo, ve, k}
 		})
 	})

@@ -11,8 +11,8 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/fiberbnn/fiberbnn/fiberlib/backend"
-	"github.com/fiberbnn/fiberbnn/fiberlib/fiber"
 	"github.com/fiberbnn/fiberbnn/fiberlib/data"
+	"github.com/fiberbnn/fiberbnn/fiberlib/fiber"
 	"github.com/fiberbnn/fiberbnn/fiberlib/nets"
 	"github.com/fiberbnn/fiberbnn/fiberlib/posterior"
 )

@@ -10,15 +10,14 @@ import (
 	"reflect"
 
 	"github.com/gomlx/compute"
-	"github.com/gomlx/gomlx/core/graph"
 
 	"github.com/fiberbnn/fiberbnn/fiberlib/posterior"
 )
 
-const checkpointVersion = 1
+const checkpointVersion = 2
 
 // checkpointFile is what a checkpoint holds: everything that determines the rest of the walk (settings,
-// drifts, positions, per-particle ε, stop marks, the device RNG state, the step) and what was recorded.
+// drifts, positions, per-particle ε, stop marks, the step, which also fixes the random streams) and what was recorded.
 type checkpointFile struct {
 	Version   int
 	Settings  Settings
@@ -134,9 +133,6 @@ func LoadCheckpoint(b compute.Backend, target posterior.Target, path string, opt
 	}
 	return w, nil
 }
-
-// rngStateLen is the number of uint64 words of the device random-number state.
-func rngStateLen() int { return graph.RNGStateShape.Size() }
 
 // sameSettings compares resolved options with saved settings, ignoring what is chosen from the target
 // (λ_max and the automatic η and ε, which the saved file provides).

@@ -13,7 +13,6 @@ type hostState struct {
 	Stopped     []int32   // [N] step at which the particle stopped, −1 while it walks
 	Reason      []int32   // [N]
 	Halvings    []int32   // [N] times ε and η were halved
-	RNG         []uint64  // device RNG state
 	Step        int
 }
 
@@ -27,7 +26,6 @@ func (h *hostState) tensors(n, p int) []*tensors.Tensor {
 	t[stStopped] = tensors.FromFlatDataAndDimensions(append([]int32(nil), h.Stopped...), n)
 	t[stReason] = tensors.FromFlatDataAndDimensions(append([]int32(nil), h.Reason...), n)
 	t[stHalvings] = tensors.FromFlatDataAndDimensions(append([]int32(nil), h.Halvings...), n)
-	t[stRNG] = tensors.FromFlatDataAndDimensions(append([]uint64(nil), h.RNG...), len(h.RNG))
 	t[stStep] = tensors.FromValue(int32(h.Step))
 	return t
 }
@@ -35,7 +33,7 @@ func (h *hostState) tensors(n, p int) []*tensors.Tensor {
 // check verifies the lengths against N and P.
 func (h *hostState) check(n, p int) error {
 	if len(h.Theta) != n*p || len(h.Prev) != n*p || len(h.Eps) != n || len(h.Eta) != n || len(h.Stopped) != n ||
-		len(h.Reason) != n || len(h.Halvings) != n || len(h.RNG) != rngStateLen() {
+		len(h.Reason) != n || len(h.Halvings) != n {
 		return fmt.Errorf("walk state arrays do not match N = %d, P = %d", n, p)
 	}
 	return nil
@@ -64,9 +62,6 @@ func readState(t []*tensors.Tensor) (*hostState, error) {
 	h.Theta, h.Prev, h.Eps, h.Eta = f32(stTheta), f32(stPrev), f32(stEps), f32(stEta)
 	h.Stopped, h.Reason, h.Halvings = i32(stStopped), i32(stReason), i32(stHalvings)
 	if err != nil {
-		return nil, err
-	}
-	if h.RNG, err = tensors.CopyFlatData[uint64](t[stRNG]); err != nil {
 		return nil, err
 	}
 	step, err := tensors.CopyFlatData[int32](t[stStep])

@@ -2,7 +2,6 @@ package fiber
 
 import (
 	"github.com/gomlx/compute/dtypes"
-	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph"
 
 	"github.com/fiberbnn/fiberbnn/fiberlib/internal/gloop"
@@ -25,7 +24,6 @@ const (
 	stStopped         // [N] int32: step at which the particle stopped, −1 while it walks
 	stReason          // [N] int32: reason code
 	stHalvings        // [N] int32: number of times ε and η were halved
-	stRNG             // RNGStateShape
 	stStep            // scalar int32: global step count
 	numState
 )
@@ -55,6 +53,7 @@ const (
 type stepper struct {
 	s      Settings
 	target posterior.Target
+	keys   streamKeys
 }
 
 // perDatum returns the per-datum loss ℓ [N] and its gradient masked to the walking parameters [N, P].
@@ -82,17 +81,18 @@ func (st *stepper) gate(r *Node) *Node {
 	return ClipScalar(OneMinus(DivScalar(r, st.s.Tau)), 0, 1)
 }
 
-// batch returns the data nodes one step uses: all of them, or B rows drawn with replacement.
-func (st *stepper) batch(rng *Node, data []*Node) (*Node, []*Node) {
+// batch returns the data nodes step t uses: all of them, or B rows drawn with replacement (shared by all
+// particles).
+func (st *stepper) batch(t *Node, data []*Node) []*Node {
 	if st.s.BatchSize == 0 || len(data) == 0 {
-		return rng, data
+		return data
 	}
-	rng, idx := RandomIntN(rng, st.s.NumData, shapes.Make(dtypes.Int32, st.s.BatchSize, 1))
+	idx := rowsAt(st.keys.Batch, t, st.s.NumData, st.s.BatchSize)
 	out := make([]*Node, len(data))
 	for i, d := range data {
 		out[i] = Gather(d, idx)
 	}
-	return rng, out
+	return out
 }
 
 // step is one step of the walk: state and consts as laid out by the st*/c* constants.
@@ -108,13 +108,20 @@ func (st *stepper) batch(rng *Node, data []*Node) (*Node, []*Node) {
 //  4. otherwise the step θ + ε·s·d − η·∇ℓ (+ noise) is taken, and ε grows by (1+γ) while r < τ/2.
 func (st *stepper) step(consts, state, data []*Node) []*Node {
 	theta, prev, eps, eta := state[stTheta], state[stPrev], state[stEps], state[stEta]
-	stopped, reason, halvings, rng, t := state[stStopped], state[stReason], state[stHalvings], state[stRNG], state[stStep]
+	stopped, reason, halvings, t := state[stStopped], state[stReason], state[stHalvings], state[stStep]
 	drift, mask, lStar := consts[cDrift], consts[cMask], consts[cLossStar]
 	g := theta.Graph()
 	f32 := func(v float64) *Node { return Scalar(g, dtypes.Float32, v) }
 
-	rng, batch := st.batch(rng, data)
+	batch := st.batch(t, data)
 	loss, grad := st.perDatum(theta, mask, batch)
+	if st.s.BatchSize > 0 {
+		// Paired estimate: the rise on this minibatch, ℓ_B(θ) − ℓ_B(θ*). The minibatch loss itself is far
+		// too noisy for the controls (its spread is that of the per-datum losses); the difference only carries
+		// the spread of the per-datum rises.
+		u := st.target.Potential(ExpandAxes(consts[cThetaStar], 0), batch)
+		lStar = Reshape(MulScalar(u, 1/float64(max(st.s.NumData, 1))))
+	}
 	rise := Sub(loss, lStar) // [N]
 	s := st.gate(rise)
 
@@ -127,8 +134,7 @@ func (st *stepper) step(consts, state, data []*Node) []*Node {
 	gradLen := Mul(eta, Squeeze(L2Norm(grad, -1), -1)) // [N]
 	move := Sub(Mul(ExpandAxes(driftLen, -1), dir), Mul(ExpandAxes(eta, -1), grad))
 	if st.s.NoiseTemperature > 0 {
-		var xi *Node
-		rng, xi = RandomNormal(rng, theta.Shape())
+		xi := normalAt(st.keys.Noise1, st.keys.Noise2, t, theta.Shape().Dimensions...)
 		// std_i = √(2·η_i·T/n)
 		std := Sqrt(MulScalar(eta, 2*st.s.NoiseTemperature/float64(max(st.s.NumData, 1))))
 		move = Add(move, Mul(Mul(xi, ExpandAxes(std, -1)), ExpandAxes(mask, 0)))
@@ -150,7 +156,7 @@ func (st *stepper) step(consts, state, data []*Node) []*Node {
 	still := LogicalAnd(walking, LogicalNot(stopNow))
 
 	out := make([]*Node, numState)
-	out[stStopped], out[stReason], out[stRNG], out[stStep] = stopped, reason, rng, AddScalar(t, 1)
+	out[stStopped], out[stReason], out[stStep] = stopped, reason, AddScalar(t, 1)
 	if st.s.Control != ControlBudget {
 		out[stTheta] = Where(still, next, theta)
 		out[stPrev] = Where(still, theta, prev)

@@ -228,13 +228,6 @@ func (w *Walker) initState() error {
 		h.Eps[i], h.Eta[i], h.Stopped[i] = float32(w.set.Epsilon), float32(w.set.Eta), -1
 	}
 	h.Prev = h.Theta
-	rng, err := RNGStateFromSeed(w.set.Seed)
-	if err != nil {
-		return err
-	}
-	if h.RNG, err = tensors.CopyFlatData[uint64](rng); err != nil {
-		return err
-	}
 	w.state = h.tensors(n, p)
 	w.step = 0
 	w.trace = Trace{}
@@ -258,7 +251,7 @@ func (w *Walker) Advance(steps int) error {
 }
 
 func (w *Walker) advanceChunk() error {
-	st := &stepper{s: w.set, target: w.target}
+	st := &stepper{s: w.set, target: w.target, keys: newStreamKeys(w.set.Seed)}
 	if w.exec == nil {
 		exec, err := NewExec(w.backend, st.chunk(w.set.RecordEvery, gloop.UseWhile(w.backend)))
 		if err != nil {

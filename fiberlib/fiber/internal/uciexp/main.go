@@ -17,10 +17,10 @@ import (
 	"github.com/fiberbnn/fiberbnn/fiberlib/backend"
 	"github.com/fiberbnn/fiberbnn/fiberlib/data"
 	"github.com/fiberbnn/fiberbnn/fiberlib/fiber"
-	"github.com/fiberbnn/fiberbnn/fiberlib/fiber/internal/fibertest"
 	"github.com/fiberbnn/fiberbnn/fiberlib/nets"
 	"github.com/fiberbnn/fiberbnn/fiberlib/posterior"
 	"github.com/fiberbnn/fiberbnn/fiberlib/predict"
+	"github.com/fiberbnn/fiberbnn/fiberlib/train"
 )
 
 var (
@@ -39,23 +39,24 @@ func main() {
 		"RMSE-MAP", "RMSE-wk", "rise", "τ", "dist", "stop", "time")
 	for _, name := range strings.Split(*flagSets, ",") {
 		for k := 0; k < *flagSplits; k++ {
-			train, test, err := data.LoadUCIRegression(dir, name, k)
+			trainSet, testSet, err := data.LoadUCIRegression(dir, name, k)
 			check(err)
-			std, sets, err := data.Standardize(train, test)
+			std, sets, err := data.Standardize(trainSet, testSet)
 			check(err)
 			tr, te := sets[0], sets[1]
 			spec := nets.MLP(tr.D, []int{50}, 1, nets.Tanh)
 			net, err := posterior.NewNetwork(spec, tr, posterior.NetworkOptions{Sigma: 1, PriorPrecision: 1})
 			check(err)
-			theta := spec.MustInit(uint64(k + 1))
-			// MAP with σ = 1, then σ by maximum likelihood at the MAP and the MAP again (twice).
+			// MAP with σ = 1, σ by maximum likelihood at the MAP, then the MAP again from there with that σ
+			// (twice).
+			var theta []float32
 			for round := 0; round < 3; round++ {
-				theta, err = fibertest.FitMAP(b, net, theta, 5000, 0.01/float64(1+round))
+				res, err := train.MAP(net, train.Options{Epochs: 5000, BatchSize: tr.N, LearningRate: 0.01 / float64(1+round),
+					Schedule: train.CosineLR, Seed: uint64(k + 1), Init: theta, FitNoise: round < 2, Backend: b})
 				check(err)
+				theta = res.Theta
 				if round < 2 {
-					sig, err := posterior.FitNoise(net, theta)
-					check(err)
-					net, err = net.WithSigma(math.Max(sig[0], 0.05))
+					net, err = net.WithSigma(math.Max(res.Sigma[0], 0.05))
 					check(err)
 				}
 			}

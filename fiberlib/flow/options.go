@@ -18,6 +18,9 @@ const (
 	// Spline couplings: monotone rational-quadratic splines with K bins on [−Bound, Bound] and identity
 	// tails (Durkan et al. 2019).
 	Spline Coupling = "spline"
+	// Mixed alternates affine couplings (layers 1, 3, ...) with spline couplings (layers 2, 4, ...):
+	// the affine layers carry large shifts and scalings, which the splines' bounded interval cannot.
+	Mixed Coupling = "mixed"
 )
 
 // Permutation selects how the coordinates are reordered between coupling layers.
@@ -34,16 +37,17 @@ const (
 
 // Options describe the flow's architecture. The zero value gives the defaults.
 type Options struct {
-	// Coupling is Affine or Spline. Default Spline.
+	// Coupling is Affine, Spline or Mixed. Default Mixed.
 	Coupling Coupling
-	// Layers is the number of coupling layers. Default 4.
+	// Layers is the number of coupling layers. Default 6.
 	Layers int
 	// Hidden holds the widths of the conditioner networks' hidden layers (tanh). Default [64, 64].
 	Hidden []int
 	// Bins is K, the number of spline bins. Default 8.
 	Bins int
 	// Bound is B: splines act on [−B, B] (in standardised coordinates) and are the identity outside.
-	// Default 4.
+	// Default 4 for Mixed (its affine layers carry the large shifts), 6 for Spline (whose bounded
+	// interval must reach the tails by itself).
 	Bound float64
 	// ScaleClamp bounds the affine log-scale to (−ScaleClamp, ScaleClamp). Default 3.
 	ScaleClamp float64
@@ -55,10 +59,11 @@ type Options struct {
 
 // Defaults of Options.
 const (
-	DefaultLayers     = 4
-	DefaultBins       = 8
-	DefaultBound      = 4.0
-	DefaultScaleClamp = 3.0
+	DefaultLayers      = 4
+	DefaultBins        = 8
+	DefaultBound       = 4.0
+	DefaultSplineBound = 6.0
+	DefaultScaleClamp  = 3.0
 )
 
 // DefaultHidden are the default conditioner hidden widths.
@@ -67,7 +72,7 @@ var DefaultHidden = []int{64, 64}
 // withDefaults fills zero fields with the defaults and validates the result.
 func (o Options) withDefaults() (Options, error) {
 	if o.Coupling == "" {
-		o.Coupling = Spline
+		o.Coupling = Mixed
 	}
 	if o.Layers == 0 {
 		o.Layers = DefaultLayers
@@ -77,6 +82,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Bins == 0 {
 		o.Bins = DefaultBins
+	}
+	if o.Bound == 0 && o.Coupling == Spline {
+		o.Bound = DefaultSplineBound
 	}
 	if o.Bound == 0 {
 		o.Bound = DefaultBound
@@ -88,8 +96,8 @@ func (o Options) withDefaults() (Options, error) {
 		o.Permutation = PermuteReverse
 	}
 	switch {
-	case o.Coupling != Affine && o.Coupling != Spline:
-		return o, fmt.Errorf("flow: Coupling=%q, want %q or %q", o.Coupling, Affine, Spline)
+	case o.Coupling != Affine && o.Coupling != Spline && o.Coupling != Mixed:
+		return o, fmt.Errorf("flow: Coupling=%q, want %q, %q or %q", o.Coupling, Affine, Spline, Mixed)
 	case o.Permutation != PermuteReverse && o.Permutation != PermuteRandom:
 		return o, fmt.Errorf("flow: Permutation=%q, want %q or %q", o.Permutation, PermuteReverse, PermuteRandom)
 	case o.Layers < 1 || o.Layers > 64:

@@ -192,22 +192,28 @@ func (s *Subspace) Encode(theta []float32) (coords []float32, offNorm []float64,
 	coords = make([]float32, n*r)
 	offNorm = make([]float64, n)
 	proj := make([]float64, r)
+	d := make([]float64, p)
 	for i := 0; i < n; i++ {
 		clear(proj)
-		total := 0.0
 		for j := 0; j < p; j++ {
-			d := float64(theta[i*p+j]) - float64(s.Center[j])
-			total += d * d
+			d[j] = float64(theta[i*p+j]) - float64(s.Center[j])
 			for k := 0; k < r; k++ {
-				proj[k] += d * float64(s.Basis[j*r+k])
+				proj[k] += d[j] * float64(s.Basis[j*r+k])
 			}
 		}
-		in := 0.0
 		for k := 0; k < r; k++ {
-			in += proj[k] * proj[k]
 			coords[i*r+k] = float32(proj[k] / float64(s.Scale[k]))
 		}
-		offNorm[i] = math.Sqrt(max(total-in, 0))
+		// The residual Δ − U Uᵀ Δ, computed explicitly (‖Δ‖² − ‖UᵀΔ‖² cancels badly).
+		res := 0.0
+		for j := 0; j < p; j++ {
+			e := d[j]
+			for k := 0; k < r; k++ {
+				e -= float64(s.Basis[j*r+k]) * proj[k]
+			}
+			res += e * e
+		}
+		offNorm[i] = math.Sqrt(res)
 	}
 	return coords, offNorm, nil
 }

@@ -23,7 +23,8 @@ type arch struct {
 // coupling is one coupling layer: the first da coordinates condition an elementwise transform of the
 // other db coordinates.
 type coupling struct {
-	perm   []int // x'[:, j] = x[:, perm[j]]; nil for none
+	perm   []int    // x'[:, j] = x[:, perm[j]]; nil for none
+	kind   Coupling // Affine or Spline
 	da, db int
 	net    mlp // da (or 1 when da = 0) → db·perDim
 	perDim int
@@ -34,12 +35,18 @@ func newArch(opts Options, r int) *arch {
 	a := &arch{opts: opts, r: r}
 	var l layout
 	rng := rand.New(rand.NewPCG(opts.Seed, 0x9e3779b97f4a7c15))
-	perDim := 2
-	if opts.Coupling == Spline {
-		perDim = splineParamsPerDim(opts.Bins)
-	}
 	for i := 0; i < opts.Layers; i++ {
-		var c coupling
+		c := coupling{kind: opts.Coupling}
+		if opts.Coupling == Mixed {
+			c.kind = Affine
+			if i%2 == 1 {
+				c.kind = Spline
+			}
+		}
+		perDim := 2
+		if c.kind == Spline {
+			perDim = splineParamsPerDim(opts.Bins)
+		}
 		if i > 0 && r > 1 {
 			c.perm = make([]int, r)
 			switch opts.Permutation {
@@ -97,7 +104,7 @@ func (a *arch) couple(c coupling, params, x *Node, inverse bool) (*Node, *Node) 
 	n := x.Shape().Dimensions[0]
 	raw := Reshape(c.net.apply(params, cond), n, c.db, c.perDim)
 	var yb, ld *Node
-	switch a.opts.Coupling {
+	switch c.kind {
 	case Affine:
 		clamp := a.opts.ScaleClamp
 		sRaw := Squeeze(Slice(raw, AxisRange(), AxisRange(), AxisRange(0, 1)), 2)

@@ -47,6 +47,9 @@ type Dataset struct {
 	// Classification only.
 	Classes int
 	Labels  []int32
+	// ClassNames optionally gives, for each class index, the label as written in the source file (e.g. "1" and
+	// "2" for banana, whose labels are relabelled to 0 and 1). Loaders that relabel classes fill it in.
+	ClassNames []string
 }
 
 // Validate checks shapes, finiteness and label ranges, and returns an error naming the first problem and
@@ -104,6 +107,9 @@ func (ds *Dataset) Validate() error {
 				return fmt.Errorf("%s: label %d of example %d is out of range [0, %d): relabel classes as 0..%d",
 					name, l, i, ds.Classes, ds.Classes-1)
 			}
+		}
+		if len(ds.ClassNames) != 0 && len(ds.ClassNames) != ds.Classes {
+			return fmt.Errorf("%s: %d class names for %d classes", name, len(ds.ClassNames), ds.Classes)
 		}
 	default:
 		return fmt.Errorf("%s: unknown task %v", name, ds.Task)

@@ -44,7 +44,7 @@ func (t *Gaussian) NumData() int { return 0 }
 // Potential implements Target: ½ (θ − μ)ᵀ A (θ − μ) for each row of theta [N, P].
 func (t *Gaussian) Potential(theta *Node, _ []*Node) *Node {
 	g := theta.Graph()
-	d := Sub(theta, Const(g, t.Mean))                // [N, P]
+	d := Sub(theta, ExpandAxes(Const(g, t.Mean), 0)) // [N, P]
 	ad := Dot(d, Const(g, t.Precision)).Product()    // [N, P] (A symmetric)
 	return MulScalar(ReduceSum(Mul(d, ad), -1), 0.5) // [N]
 }

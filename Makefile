@@ -1,0 +1,56 @@
+# fiberbnn: two commands on a fresh machine.
+#
+#   make lab     set up everything (idempotent), then start JupyterLab on 127.0.0.1 with a token, on notebooks/
+#   make test    set up everything, then go vet, all Go tests, and every notebook executed headless
+#
+# Other targets: setup, doctor, vet, gotest, notebooks, bench, clean (removes bin/, .venv/, notebooks/_out/).
+# Set-up lives in the checkout (bin/, .venv/) and in $(FIBERBNN_HOME) (default ~/.cache/fiberbnn).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+export FIBERBNN_HOME ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/fiberbnn
+# XLA on CPU through the plugin the set-up installs; never let GoMLX download one on its own.
+export PJRT_PLUGIN_LIBRARY_PATH := $(FIBERBNN_HOME)/pjrt$(if $(PJRT_PLUGIN_LIBRARY_PATH),:$(PJRT_PLUGIN_LIBRARY_PATH))
+export GOMLX_NO_AUTO_INSTALL ?= 1
+# Reference data: ../shared/data beside the checkout unless FIBERBNN_DATA says otherwise.
+ifeq ($(FIBERBNN_DATA),)
+ifneq ($(wildcard $(CURDIR)/../shared/data),)
+export FIBERBNN_DATA := $(abspath $(CURDIR)/../shared/data)
+endif
+endif
+export PATH := $(CURDIR)/bin:$(PATH)
+
+.PHONY: all setup lab test doctor vet gotest notebooks bench clean
+
+all: test
+
+setup:
+	@scripts/setup.sh
+
+lab: setup
+	@scripts/lab.sh
+
+test: setup
+	@$(MAKE) --no-print-directory vet gotest notebooks
+
+doctor:
+	@bin/fiberkernel doctor
+
+vet:
+	@echo "== go vet ./..."
+	@go vet ./...
+	@echo "go vet: ok"
+
+gotest:
+	@scripts/gotest.sh
+
+notebooks:
+	@echo "== notebooks (headless, through fiberkernel run)"
+	@bin/fiberkernel run
+
+bench:
+	go test -run '^$$' -bench . -benchtime 2s ./fiberlib/backend/
+
+clean:
+	rm -rf bin .venv notebooks/_out

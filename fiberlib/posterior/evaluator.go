@@ -1,0 +1,210 @@
+package posterior
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/fiberbnn/fiberbnn/fiberlib/nets"
+	"github.com/gomlx/compute"
+	. "github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+)
+
+// Evaluator computes a Target's potential, gradient and Hessian-vector products on the host's request, for
+// N parameter vectors at once, through compiled executables (compiled on first use, once per N). Parameter
+// vectors are passed row-major, [N, P] as a flat []float32 of length N·P. Safe for concurrent use.
+type Evaluator struct {
+	target  Target
+	backend compute.Backend
+
+	mu    sync.Mutex
+	execs map[string]*Exec
+}
+
+// NewEvaluator returns an evaluator for target on backend b.
+func NewEvaluator(b compute.Backend, target Target) (*Evaluator, error) {
+	if b == nil || target == nil {
+		return nil, fmt.Errorf("posterior.NewEvaluator: nil backend or target")
+	}
+	if target.NumParams() < 1 {
+		return nil, fmt.Errorf("posterior.NewEvaluator: target has P=%d parameters", target.NumParams())
+	}
+	return &Evaluator{target: target, backend: b, execs: map[string]*Exec{}}, nil
+}
+
+// Target returns the evaluated target.
+func (e *Evaluator) Target() Target { return e.target }
+
+// exec returns (building once) the executable named kind. Its inputs are theta [N, P], the data tensors,
+// then extra inputs; build receives the data nodes (the full data, or the gathered minibatch for batched
+// kinds) and the extra nodes.
+func (e *Evaluator) exec(kind string, numExtra int, build func(theta *Node, data, extra []*Node) []*Node) (*Exec, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if ex, ok := e.execs[kind]; ok {
+		return ex, nil
+	}
+	nd := len(e.target.Data())
+	ex, err := NewExec(e.backend, func(in []*Node) []*Node {
+		return build(in[0], in[1:1+nd], in[1+nd:1+nd+numExtra])
+	})
+	if err != nil {
+		return nil, err
+	}
+	e.execs[kind] = ex.WithName("posterior." + kind)
+	return ex, nil
+}
+
+// call runs an executable and copies its float32 outputs to the host.
+func (e *Evaluator) call(ex *Exec, theta []float32, n int, extra ...any) ([][]float32, error) {
+	args := []any{tensors.FromFlatDataAndDimensions(theta, n, e.target.NumParams())}
+	for _, d := range e.target.Data() {
+		args = append(args, d)
+	}
+	args = append(args, extra...)
+	res, err := ex.Call(args...)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]float32, len(res))
+	for i, r := range res {
+		out[i] = tensors.MustCopyFlatData[float32](r)
+		r.FinalizeAll()
+	}
+	return out, nil
+}
+
+// rowsOf checks theta and returns N.
+func (e *Evaluator) rowsOf(fn string, theta []float32) (int, error) {
+	p := e.target.NumParams()
+	if len(theta) == 0 || len(theta)%p != 0 {
+		return 0, fmt.Errorf("posterior.%s: theta has %d values, want a positive multiple of P=%d (row-major [N, P])", fn, len(theta), p)
+	}
+	if err := nets.CheckFinite("theta", theta, p); err != nil {
+		return 0, fmt.Errorf("posterior.%s: %w", fn, err)
+	}
+	return len(theta) / p, nil
+}
+
+// Potential returns U(θ) [N] on the full data.
+func (e *Evaluator) Potential(theta []float32) ([]float32, error) {
+	n, err := e.rowsOf("Potential", theta)
+	if err != nil {
+		return nil, err
+	}
+	ex, err := e.exec("potential", 0, func(theta *Node, data, _ []*Node) []*Node {
+		return []*Node{e.target.Potential(theta, data)}
+	})
+	if err != nil {
+		return nil, err
+	}
+	out, err := e.call(ex, theta, n)
+	if err != nil {
+		return nil, fmt.Errorf("posterior.Potential: %w", err)
+	}
+	return out[0], nil
+}
+
+// PotentialAndGrad returns U(θ) [N] and ∇U(θ) [N, P] (row-major) on the full data.
+func (e *Evaluator) PotentialAndGrad(theta []float32) (u, grad []float32, err error) {
+	n, err := e.rowsOf("PotentialAndGrad", theta)
+	if err != nil {
+		return nil, nil, err
+	}
+	ex, err := e.exec("potential_grad", 0, func(theta *Node, data, _ []*Node) []*Node {
+		u, g := PotentialAndGrad(e.target, theta, data)
+		return []*Node{u, g}
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	out, err := e.call(ex, theta, n)
+	if err != nil {
+		return nil, nil, fmt.Errorf("posterior.PotentialAndGrad: %w", err)
+	}
+	return out[0], out[1], nil
+}
+
+// PotentialAndGradBatch is PotentialAndGrad on the minibatch of the given data rows (gathered on the
+// device; the likelihood is scaled by NumData()/len(rows), an unbiased estimate of the full potential when
+// the rows are drawn uniformly).
+func (e *Evaluator) PotentialAndGradBatch(theta []float32, rows []int) (u, grad []float32, err error) {
+	n, err := e.rowsOf("PotentialAndGradBatch", theta)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(e.target.Data()) == 0 {
+		return nil, nil, fmt.Errorf("posterior.PotentialAndGradBatch: the target has no data to batch")
+	}
+	idx := make([]int32, len(rows))
+	for i, r := range rows {
+		if r < 0 || r >= e.target.NumData() {
+			return nil, nil, fmt.Errorf("posterior.PotentialAndGradBatch: row %d out of range [0, %d)", r, e.target.NumData())
+		}
+		idx[i] = int32(r)
+	}
+	if len(idx) == 0 {
+		return nil, nil, fmt.Errorf("posterior.PotentialAndGradBatch: empty batch")
+	}
+	ex, err := e.exec("potential_grad_batch", 1, func(theta *Node, data, extra []*Node) []*Node {
+		u, g := PotentialAndGrad(e.target, theta, GatherRows(data, extra[0]))
+		return []*Node{u, g}
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	out, err := e.call(ex, theta, n, tensors.FromFlatDataAndDimensions(idx, len(idx)))
+	if err != nil {
+		return nil, nil, fmt.Errorf("posterior.PotentialAndGradBatch: %w", err)
+	}
+	return out[0], out[1], nil
+}
+
+// LogDensityAndGrad returns log p(θ, D) = −U(θ) [N] and its gradient [N, P] on the full data.
+func (e *Evaluator) LogDensityAndGrad(theta []float32) (logp, grad []float32, err error) {
+	u, g, err := e.PotentialAndGrad(theta)
+	if err != nil {
+		return nil, nil, err
+	}
+	for i := range u {
+		u[i] = -u[i]
+	}
+	for i := range g {
+		g[i] = -g[i]
+	}
+	return u, g, nil
+}
+
+// HVP returns the Hessian-vector products ∇²U(θᵢ) vᵢ [N, P] on the full data, for theta and v both
+// row-major [N, P] (exact second-order reverse-mode differentiation; see HVP).
+func (e *Evaluator) HVP(theta, v []float32) ([]float32, error) {
+	n, err := e.rowsOf("HVP", theta)
+	if err != nil {
+		return nil, err
+	}
+	if len(v) != len(theta) {
+		return nil, fmt.Errorf("posterior.HVP: v has %d values, want %d like theta", len(v), len(theta))
+	}
+	ex, err := e.exec("hvp", 1, func(theta *Node, data, extra []*Node) []*Node {
+		return []*Node{HVP(e.target, theta, extra[0], data)}
+	})
+	if err != nil {
+		return nil, err
+	}
+	out, err := e.call(ex, theta, n, tensors.FromFlatDataAndDimensions(v, n, e.target.NumParams()))
+	if err != nil {
+		return nil, fmt.Errorf("posterior.HVP: %w", err)
+	}
+	return out[0], nil
+}
+
+// GatherRows returns the rows idx [B] (int32) of every data node [n, ...] → [B, ...]; with idx [N, B] it
+// returns per-particle minibatches [N, B, ...].
+func GatherRows(data []*Node, idx *Node) []*Node {
+	out := make([]*Node, len(data))
+	ix := ExpandAxes(idx, -1)
+	for i, d := range data {
+		out[i] = Gather(d, ix)
+	}
+	return out
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs every Go test of the main module (go test ./...) and ends with one closing line:
+#   go test: N passed, M failed, K skipped (P packages)
+# Skipped tests are listed with their reason, failures with their output.
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+echo "== go test ./..."
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+go test -count=1 -v "$@" ./... >"$log" 2>&1
+rc=$?
+# Package lines, failures and skips (with the lines that explain them); not the RUN/PASS chatter.
+awk '
+  /^=== (RUN|PAUSE|CONT|NAME)/ { next }
+  /^ *--- PASS/ { next }
+  /^(ok|FAIL|\?) / || /^FAIL$/ || /^ *--- (FAIL|SKIP)/ || /^panic:/ || /^# / || /\.go:[0-9]+:/ { print; next }
+' "$log"
+passed=$(grep -cE '^ *--- PASS' "$log" || true)
+failed=$(grep -cE '^ *--- FAIL' "$log" || true)
+skipped=$(grep -cE '^ *--- SKIP' "$log" || true)
+pkgs=$(grep -cE '^(ok|FAIL|\?) ' "$log" || true)
+if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  # A build failure or a crash outside a test: show the whole log.
+  cat "$log"
+  failed=1
+fi
+echo "go test: $passed passed, $failed failed, $skipped skipped ($pkgs packages)"
+exit "$rc"

@@ -6,8 +6,6 @@ import (
 	"testing"
 
 	"github.com/fiberbnn/fiberbnn/fiberlib/posterior"
-	. "github.com/gomlx/gomlx/core/graph"
-	"github.com/gomlx/gomlx/core/tensors"
 )
 
 // warpedFlow returns a flow with random (untrained, far from identity) parameters on a whitened rank-r
@@ -131,7 +129,7 @@ func TestDensityIntegratesToOne(t *testing.T) {
 // gaussianProposalCase builds an untrained flow (identity couplings: the proposal is the Gaussian with
 // mean θ* + U·Loc and per-direction sd Spread, in a full-rank basis) and a Gaussian target whose sd per
 // principal direction is ratio times the proposal's.
-func gaussianProposalCase(t *testing.T, ratio float64) (*Flow, *gaussTarget, []float64) {
+func gaussianProposalCase(t *testing.T, ratio float64) (*Flow, *posterior.Gaussian, []float64) {
 	t.Helper()
 	p := 3
 	center, samples, _ := lowRankSamples(400, p, []float64{2, 1, 0.5}, 0, 3)
@@ -161,26 +159,12 @@ func gaussianProposalCase(t *testing.T, ratio float64) (*Flow, *gaussTarget, []f
 			prec[i][j] = float32(acc)
 		}
 	}
-	return f, &gaussTarget{mean: mean, prec: prec}, toF64(mean)
+	target, err := posterior.NewGaussian(mean, prec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f, target, toF64(mean)
 }
-
-// gaussTarget is U(θ) = ½ (θ − mean)ᵀ prec (θ − mean). (posterior.Gaussian on main subtracts a [P]
-// constant from [N, P] without broadcasting, which GoMLX rejects; reported to the lead.)
-type gaussTarget struct {
-	mean []float32
-	prec [][]float32
-}
-
-func (g *gaussTarget) NumParams() int          { return len(g.mean) }
-func (g *gaussTarget) Data() []*tensors.Tensor { return nil }
-func (g *gaussTarget) NumData() int            { return 0 }
-func (g *gaussTarget) Potential(theta *Node, _ []*Node) *Node {
-	d := Sub(theta, ExpandAxes(Const(theta.Graph(), g.mean), 0))
-	ad := Dot(d, Const(theta.Graph(), g.prec)).Product()
-	return MulScalar(ReduceSum(Mul(d, ad), -1), 0.5)
-}
-
-var _ posterior.Target = (*gaussTarget)(nil)
 
 // Importance weights of flow draws against a Gaussian posterior: the log density of each draw matches the
 // closed-form Gaussian proposal; a proposal twice as narrow as the target gives heavy-tailed weights

@@ -3,6 +3,7 @@ package flow
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"sync"
 
 	"github.com/fiberbnn/fiberbnn/fiberlib/backend"
@@ -128,8 +129,22 @@ func fitCoords(sub *Subspace, coords []float32, opts Options, train TrainOptions
 	var target = to.Target
 	m := to.PotentialSamples
 	if lambda > 0 {
+		// Fixed latents for the potential term of the held-out loss (deterministic in the parameters).
+		zv := make([]float32, m*r)
+		zr := rand.New(rand.NewPCG(to.Seed, 0x1d8e4e27c47d124f))
+		for i := range zv {
+			zv[i] = float32(zr.NormFloat64())
+		}
+		consts = append(consts, tensors.FromFlatDataAndDimensions(zv, m, r))
 		consts = append(consts, f.subspaceTensors()...)
 		consts = append(consts, target.Data()...)
+	}
+	// potential returns λ·mean U(θ* + U·T(z)) for latents z [M, r]; c holds loc, spread, zValid, center,
+	// basis, scale, data...
+	potential := func(params, z *Node, c []*Node) *Node {
+		cs, _ := a.sampleCoords(params, c[0], c[1], z)
+		theta := decodeGraph(cs, c[3], c[4], c[5])
+		return MulScalar(ReduceAllMean(target.Potential(theta, c[6:])), lambda)
 	}
 	obj := objective{
 		loss: func(params, batch, rng *Node, c []*Node) (*Node, *Node) {
@@ -138,13 +153,14 @@ func fitCoords(sub *Subspace, coords []float32, opts Options, train TrainOptions
 				return nll, rng
 			}
 			rng, z := RandomNormal(rng, shapes.Make(batch.DType(), m, r))
-			cs, _ := a.sampleCoords(params, c[0], c[1], z)
-			theta := decodeGraph(cs, c[2], c[3], c[4])
-			u := target.Potential(theta, c[5:])
-			return Add(nll, MulScalar(ReduceAllMean(u), lambda)), rng
+			return Add(nll, potential(params, z, c)), rng
 		},
 		valid: func(params, valid *Node, c []*Node) *Node {
-			return Neg(ReduceAllMean(a.logProbCoords(params, c[0], c[1], valid)))
+			nll := Neg(ReduceAllMean(a.logProbCoords(params, c[0], c[1], valid)))
+			if lambda == 0 {
+				return nll
+			}
+			return Add(nll, potential(params, c[2], c))
 		},
 	}
 	best, rep, err := trainAdam(b, f.Params, tr, va, r, consts, obj, to)

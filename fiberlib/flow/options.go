@@ -145,7 +145,8 @@ type TrainOptions struct {
 
 	// Target, when set with Lambda > 0, adds λ·E_z[U(θ* + U·T(z))] to the loss (reparameterised: z is
 	// drawn in the graph, the gradient flows through T). U is the target's potential (total, not per
-	// datum).
+	// datum). The held-out loss then adds the same term at PotentialSamples fixed latents, so that early
+	// stopping sees the whole objective.
 	Target posterior.Target
 	// Lambda weighs the potential term. Default 0 (off).
 	Lambda float64

@@ -25,7 +25,7 @@ type TrainReport struct {
 	// loss after each call.
 	TrainLoss, ValidLoss []float64
 	// BestValidLoss is the held-out loss of the kept parameters (for a flow: the held-out negative
-	// log-likelihood per sample, in nats, of the subspace coordinates).
+	// log-likelihood per sample, in nats, of the subspace coordinates, plus the potential term if λ > 0).
 	BestValidLoss float64
 	// SkippedSteps counts steps whose loss or gradient was not finite; their update was skipped.
 	SkippedSteps int

@@ -23,7 +23,7 @@ func warpedFlow(t *testing.T, c Coupling, p, r int) *Flow {
 	}
 	coords, _, _ := sub.Encode(samples)
 	loc, spread := meanStd(coords, r)
-	o := Options{Coupling: c, Layers: 3, Hidden: []int{16}, Seed: 5}
+	o := Options{Coupling: c, Layers: 2, Hidden: []int{16}, Seed: 5}
 	f, err := New(sub, loc, spread, o, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -215,8 +215,8 @@ func TestSampleImportanceAgainstGaussian(t *testing.T) {
 }
 
 // The potential term pulls decoded parameters to lower loss through the reparameterised flow: fitted to
-// samples of N(0, I₂) with target U(θ) = ½‖θ‖² (so E[U] = 1 under the samples' law), the flow's draws have
-// E_q[U] ≈ 1 with λ = 0, and less with λ = 0.5. Within the family N(0, s²I₂), the objective
+// samples of N(0, I₂) with target U(θ) = ½‖θ‖² (so E[U] = 1 under the samples' law, and ≈ 1 for a flow
+// fitted without the term), the flow's draws have E_q[U] < 1 with λ = 0.5. Within the family N(0, s²I₂), the objective
 // E_p[−log q] + λE_q[U] = log(2πs²) + 1/s² + λs² is least at s² = (√(1+4λ) − 1)/(2λ), where
 // E_q[U] = s² = 0.732 for λ = 0.5 (the flow family contains it, and the optimum stays Gaussian by symmetry).
 func TestPotentialTermLowersLoss(t *testing.T) {
@@ -242,11 +242,15 @@ func TestPotentialTermLowersLoss(t *testing.T) {
 		}
 		return u
 	}
-	u0, u1 := meanU(0), meanU(0.5)
+	u1 := meanU(0.5)
 	want1 := (math.Sqrt(3) - 1) / 1
-	t.Logf("E_q[U]: λ=0 %.3f (expected 1), λ=0.5 %.3f (expected %.3f)", u0, u1, want1)
-	if math.Abs(u0-1) > 0.08 {
-		t.Errorf("λ=0: E_q[U] = %.3f, want 1 ± 0.08", u0)
+	t.Logf("E_q[U] at λ=0.5: %.3f (expected %.3f; 1 without the term)", u1, want1)
+	if !testing.Short() {
+		if u0 := meanU(0); math.Abs(u0-1) > 0.08 {
+			t.Errorf("λ=0: E_q[U] = %.3f, want 1 ± 0.08", u0)
+		} else {
+			t.Logf("E_q[U] at λ=0: %.3f (expected 1)", u0)
+		}
 	}
 	if math.Abs(u1-want1) > 0.06 {
 		t.Errorf("λ=0.5: E_q[U] = %.3f, want %.3f ± 0.06", u1, want1)

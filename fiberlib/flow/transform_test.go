@@ -18,7 +18,7 @@ import (
 // unconditional layers of r = 1 move points as well).
 func randomArch(t *testing.T, coupling Coupling, r int, perm Permutation, outScale, jitter float64) (*arch, []float32) {
 	t.Helper()
-	o, err := Options{Coupling: coupling, Layers: 4, Hidden: []int{16}, Bins: 6, Bound: 3, Permutation: perm, Seed: 7}.withDefaults()
+	o, err := Options{Coupling: coupling, Layers: 3, Hidden: []int{8}, Bins: 6, Bound: 3, Permutation: perm, Seed: 7}.withDefaults()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +183,7 @@ func TestLogDetMatchesFiniteDifferences(t *testing.T) {
 func TestZeroInitIsIdentity(t *testing.T) {
 	b := backend.MustNew()
 	for _, c := range []Coupling{Affine, Spline} {
-		o, _ := Options{Coupling: c}.withDefaults()
+		o, _ := Options{Coupling: c, Layers: 2, Hidden: []int{8}}.withDefaults()
 		a := newArch(o, 4)
 		params := a.initParams(0)
 		z := randNormal(rand.New(rand.NewPCG(5, 6)), 40, 2)

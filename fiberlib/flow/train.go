@@ -106,7 +106,7 @@ func trainAdam(b compute.Backend, init []float32, train, valid []float32, dim in
 		return gloop.Repeat(spc, useWhile, loopConsts, in[:7], func(step *Node, c, s []*Node) []*Node {
 			params, m, v, t, rng, lossAcc, skipped := s[0], s[1], s[2], s[3], s[4], s[5], s[6]
 			g := params.Graph()
-			row := DynamicSlice(c[0], []*Node{step, ScalarZero(g, dtypes.Int32)}, []int{1, bs})
+			row := Gather(c[0], step) // [bs] (Gather, not DynamicSlice: the Go backend lacks the latter)
 			batch := Gather(c[1], Reshape(row, bs, 1))
 			loss, newRNG := obj.loss(params, batch, rng, c[2:])
 			grad := Gradient(loss, params)[0]

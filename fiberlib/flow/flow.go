@@ -67,8 +67,17 @@ func New(sub *Subspace, loc, spread []float32, opts Options, params []float32) (
 }
 
 // Fit finds the PCA subspace of samples [N, P] (row-major) around center θ* [P], then fits a flow on the
-// coordinates by maximum likelihood.
+// coordinates by maximum likelihood. Unless subOpts fixes Rank or MaxRank, the rank is capped at
+// N_train − 1 (N_train: the samples left after holding out train.ValidFraction), since a flow fitted to
+// fewer samples than dimensions can collapse onto their span.
 func Fit(center, samples []float32, subOpts SubspaceOptions, opts Options, train TrainOptions) (*Flow, error) {
+	if subOpts.Rank == 0 && subOpts.MaxRank == 0 && len(center) > 0 && len(samples)%len(center) == 0 {
+		if to, err := train.withDefaults(); err == nil {
+			n := len(samples) / len(center)
+			tr, _ := split(n, to.ValidFraction, to.Seed)
+			subOpts.MaxRank = max(len(tr)-1, 1)
+		}
+	}
 	sub, err := FitSubspace(center, samples, subOpts)
 	if err != nil {
 		return nil, err
@@ -113,6 +122,10 @@ func fitCoords(sub *Subspace, coords []float32, opts Options, train TrainOptions
 		return nil, fmt.Errorf("flow.Fit: Target has %d parameters, the samples %d", to.Target.NumParams(), sub.P)
 	}
 	trIdx, vaIdx := split(n, to.ValidFraction, to.Seed)
+	if r > len(trIdx)-1 {
+		return nil, fmt.Errorf("flow.Fit: rank r=%d but only %d training samples (of %d, %d held out): the flow would collapse onto their span; lower SubspaceOptions.Rank/VarianceThreshold to r ≤ %d or draw more samples",
+			r, len(trIdx), n, len(vaIdx), len(trIdx)-1)
+	}
 	tr, va := gatherRows(coords, r, trIdx), gatherRows(coords, r, vaIdx)
 	loc, spread := meanStd(tr, r)
 	f, err := New(sub, loc, spread, o, nil)

@@ -149,7 +149,7 @@ func trainAdam(b compute.Backend, init []float32, train, valid []float32, dim in
 	}
 	zeros := make([]float32, len(init))
 	validT := tensors.FromFlatDataAndDimensions(valid, nv, dim)
-	args := []any{init, zeros, zeros, float32(0), rngState, float32(0), float32(0), nil,
+	args := []any{vec(init), vec(zeros), vec(zeros), float32(0), rngState, float32(0), float32(0), nil,
 		tensors.FromFlatDataAndDimensions(train, nt, dim)}
 	vargs := []any{nil, validT}
 	for _, c := range consts {

@@ -152,7 +152,7 @@ func FitVAE(center, samples []float32, subOpts SubspaceOptions, opts VAEOptions,
 	for i := range vEps {
 		vEps[i] = float32(erng.NormFloat64())
 	}
-	consts := []*tensors.Tensor{tensors.FromValue(loc), tensors.FromValue(spread),
+	consts := []*tensors.Tensor{vec(loc), vec(spread),
 		tensors.FromFlatDataAndDimensions(vEps, nv, o.Latent)}
 	std := func(c []*Node, x *Node) *Node { return Div(Sub(x, ExpandAxes(c[0], 0)), ExpandAxes(c[1], 0)) }
 	obj := objective{
@@ -206,8 +206,8 @@ func (v *VAE) Sample(n int, seed uint64, noise bool) (theta, coords []float32, e
 		return nil, nil, err
 	}
 	s := v.Subspace
-	out, err := e.Call(v.Params, rngT, v.Loc, v.Spread, s.Center,
-		tensors.FromFlatDataAndDimensions(s.Basis, s.P, r), s.Scale)
+	out, err := e.Call(vec(v.Params), rngT, vec(v.Loc), vec(v.Spread), vec(s.Center),
+		tensors.FromFlatDataAndDimensions(s.Basis, s.P, r), vec(s.Scale))
 	if err != nil {
 		return nil, nil, fmt.Errorf("flow.VAE.Sample: %w", err)
 	}

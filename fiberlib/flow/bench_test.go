@@ -121,4 +121,3 @@ func BenchmarkFlowSample(b *testing.B) {
 		})
 	}
 }
-

@@ -395,3 +395,17 @@ func flat32(t *tensors.Tensor) []float32 {
 	tensors.MustConstFlatData(t, func(flat []float32) { out = append([]float32(nil), flat...) })
 	return out
 }
+
+// String summarises the flow: subspace rank and variance kept, architecture, and the training run.
+func (f *Flow) String() string {
+	s, r := f.Subspace, f.Report
+	out := fmt.Sprintf("flow: r=%d of P=%d (%.2f%% of Σ‖θ−θ*‖² kept, from N=%d samples%s); %s couplings ×%d, hidden %v",
+		s.Rank, s.P, 100*s.VarianceKept, s.NumSamples, map[bool]string{true: ", whitened"}[s.Whitened],
+		f.Options.Coupling, f.Options.Layers, f.Options.Hidden)
+	if r.Steps > 0 {
+		out += fmt.Sprintf("; %d Adam steps (best at %d%s), held-out loss %.4f nats/sample on %d samples, %.1fs",
+			r.Steps, r.BestStep, map[bool]string{true: ", early-stopped"}[r.EarlyStopped], r.BestValidLoss, r.NumValid,
+			r.Duration.Seconds())
+	}
+	return out
+}

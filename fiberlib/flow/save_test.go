@@ -36,6 +36,9 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 			t.Fatalf("basis %d differs after load", i)
 		}
 	}
+	if want := "flow: r=3 of P=6"; !strings.HasPrefix(g.String(), want) || !strings.Contains(g.String(), "300 Adam steps (best at 200)") {
+		t.Errorf("String() = %q", g.String())
+	}
 	if g.Options.Coupling != Mixed || g.Report.BestValidLoss != 0.7 || g.Subspace.VarianceKept != f.Subspace.VarianceKept {
 		t.Errorf("header not restored: %+v / %+v", g.Options, g.Report)
 	}

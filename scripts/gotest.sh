@@ -18,6 +18,17 @@ passed=$(grep -cE '^ *--- PASS' "$log" || true)
 failed=$(grep -cE '^ *--- FAIL' "$log" || true)
 skipped=$(grep -cE '^ *--- SKIP' "$log" || true)
 pkgs=$(grep -cE '^(ok|FAIL|\?) ' "$log" || true)
+if [ "$failed" -gt 0 ]; then
+  # The full output of each failed test (between its "=== RUN" and its "--- FAIL").
+  echo "== output of the failed tests"
+  awk '
+    /^=== RUN/ { name = $3; buf[name] = ""; cur = name; next }
+    /^=== (PAUSE|CONT|NAME)/ { cur = $3; next }
+    /^ *--- FAIL: / { n = $3; printf "--- FAIL: %s\n%s", n, buf[n]; next }
+    /^ *--- (PASS|SKIP): / { next }
+    cur != "" { buf[cur] = buf[cur] $0 "\n" }
+  ' "$log"
+fi
 if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
   # A build failure or a crash outside a test: show the whole log.
   cat "$log"

@@ -207,18 +207,15 @@ func (la *Laplace) computeCurvature() error {
 		l := outputFactor(net.Likelihood, out, mask, net.Sigma) // [C, K, O]
 		res := []*Node{nll, grad}
 		if structure == Kron {
-			var inputs, preacts []*Node
-			var f *Node
-			if subset == LastLayer {
-				phi := Reshape(spec.Features(theta, x), c, layout.Features)
-				f = spec.Head(theta, phi)
-				f = Reshape(f, c, o)
-				inputs, preacts = []*Node{phi}, []*Node{f}
-			} else {
-				inputs, preacts = mlpForward(spec, layout, theta, x)
-				f = preacts[len(preacts)-1]
+			forward := func(xr *Node) (inputs, preacts []*Node) {
+				if subset == AllWeights {
+					return mlpForward(spec, layout, theta, xr)
+				}
+				cr := xr.Shape().Dimensions[0]
+				phi := Reshape(spec.Features(theta, xr), cr, layout.Features)
+				return []*Node{phi}, []*Node{Reshape(spec.Head(theta, phi), cr, o)}
 			}
-			return append(res, kronFactors(inputs, preacts, f, l, mask)...)
+			return append(res, kronFactors(forward, x, l, mask)...)
 		}
 		var v *Node // [C, K, Ps]
 		if subset == LastLayer {

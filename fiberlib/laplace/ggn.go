@@ -38,8 +38,8 @@ func outputFactor(lik posterior.Likelihood, out, mask *Node, sigma float64) *Nod
 	case posterior.Categorical:
 		p := Softmax(out, -1)
 		sp := Sqrt(p)
-		diag := Mul(ExpandAxes(eye, 0), ExpandAxes(sp, -1))  // [C, K, O]: √p_k δ_ko
-		outer := Mul(ExpandAxes(sp, -1), ExpandAxes(p, 1)) // [C, K, O]: √p_k p_o
+		diag := Mul(ExpandAxes(eye, 0), ExpandAxes(sp, -1)) // [C, K, O]: √p_k δ_ko
+		outer := Mul(ExpandAxes(sp, -1), ExpandAxes(p, 1))  // [C, K, O]: √p_k p_o
 		l = Sub(diag, outer)
 	case posterior.Heteroscedastic:
 		t := o / 2
@@ -54,21 +54,18 @@ func outputFactor(lik posterior.Likelihood, out, mask *Node, sigma float64) *Nod
 
 // perExampleVJP returns V [C, K, P] with V[b, k, :] = Σ_o L[b, k, o] ∂f_o(x_b; θ)/∂θ for theta [1, P],
 // x [C, D] and L [C, K, O]. Per-example gradients come from the network's particle axis: θ is repeated
-// once per example, every example is evaluated with its own copy, and the gradient of the sum with
-// respect to the copies holds each example's gradient in its row (one reverse pass per factor row k).
-// Works for every network nets supports; memory is O(C·K·P).
+// once per (example, factor row) pair, every pair is evaluated with its own copy, and the gradient of
+// Σ_{b,k} Σ_o L[b,k,o] f_o(x_b; θ_{b,k}) with respect to the copies holds each pair's vector in its row: one
+// forward and one reverse pass for all K rows. Works for every network nets supports; memory is O(C·K·P).
 func perExampleVJP(spec nets.Spec, theta, x, l *Node) *Node {
 	c, p := x.Shape().Dimensions[0], theta.Shape().Dimensions[1]
 	d := x.Shape().Dimensions[1]
 	k, o := l.Shape().Dimensions[1], l.Shape().Dimensions[2]
-	thetaB := BroadcastToDims(theta, c, p)
-	out := Reshape(spec.Forward(thetaB, Reshape(x, c, 1, d)), c, o)
-	rows := make([]*Node, k)
-	for i := range rows {
-		li := Reshape(nets.SliceRange(l, 1, i, i+1), c, o)
-		rows[i] = Gradient(ReduceAllSum(Mul(out, li)), thetaB)[0]
-	}
-	return Stack(rows, 1)
+	thetaB := BroadcastToDims(theta, c*k, p)
+	xr := Reshape(BroadcastToDims(Reshape(x, c, 1, d), c, k, d), c*k, 1, d)
+	out := Reshape(spec.Forward(thetaB, xr), c*k, o)
+	v := Gradient(ReduceAllSum(Mul(out, Reshape(l, c*k, o))), thetaB)[0]
+	return Reshape(v, c, k, p)
 }
 
 // headVJP returns the same V [C, K, Ps] for the output layer alone, in closed form from the features
@@ -137,34 +134,31 @@ func mlpForward(spec nets.Spec, layout *nets.Layout, theta, x *Node) (inputs, pr
 	return inputs, preacts
 }
 
+// repeatRows returns x [C, ...] with every row repeated k times, [C·k, ...] (row b·k + i is row b).
+func repeatRows(x *Node, k int) *Node {
+	dims := x.Shape().Dimensions
+	c := dims[0]
+	exp := append([]int{c, k}, dims[1:]...)
+	b := BroadcastToDims(ExpandAxes(x, 1), exp...)
+	return Reshape(b, append([]int{c * k}, dims[1:]...)...)
+}
+
 // kronFactors returns, for each layer, A = Σ_b ã_b ã_bᵀ [In+1, In+1] (ã = [input, 1], masked) and
-// G = Σ_b Σ_k g_bk g_bkᵀ [Out, Out], where g_bk = ∂(Σ_o L[b,k,o] f_o)/∂s_b is the back-propagated factor row at
-// the layer's pre-activations s. f is the network output [C, O], computed from the pre-activations.
-func kronFactors(inputs, preacts []*Node, f, l, mask *Node) []*Node {
-	c := f.Shape().Dimensions[0]
-	k := l.Shape().Dimensions[1]
-	o := f.Shape().Dimensions[1]
-	m := Reshape(mask, c, 1)
-	grads := make([][]*Node, k) // [k][layer]
-	for i := 0; i < k; i++ {
-		li := Reshape(nets.SliceRange(l, 1, i, i+1), c, o)
-		grads[i] = Gradient(ReduceAllSum(Mul(f, li)), preacts...)
-	}
+// G = Σ_b Σ_k g_bk g_bkᵀ [Out, Out], where g_bk = ∂(Σ_o L[b,k,o] f_o)/∂s_b is the back-propagated factor row
+// at the layer's pre-activations s. forward evaluates the layers on inputs with C·K rows (each example
+// repeated K times, one copy per factor row, so that one reverse pass gives every g_bk) and returns each
+// layer's inputs and pre-activations (the last one is the output f). mask is [C].
+func kronFactors(forward func(x *Node) (inputs, preacts []*Node), x, l, mask *Node) []*Node {
+	c, k, o := l.Shape().Dimensions[0], l.Shape().Dimensions[1], l.Shape().Dimensions[2]
+	inputs, preacts := forward(repeatRows(x, k))
+	f := preacts[len(preacts)-1]
+	grads := Gradient(ReduceAllSum(Mul(f, Reshape(l, c*k, o))), preacts...)
+	m := Reshape(repeatRows(mask, k), c*k, 1)
 	var out []*Node
 	for j, in := range inputs {
-		at := Mul(Concatenate([]*Node{in, Ones(in.Graph(), shapes.Make(in.DType(), c, 1))}, 1), m)
-		a := Einsum("bi,bj->ij", at, at)
-		var gsum *Node
-		for i := 0; i < k; i++ {
-			gi := grads[i][j]
-			gg := Einsum("bi,bj->ij", gi, gi)
-			if gsum == nil {
-				gsum = gg
-			} else {
-				gsum = Add(gsum, gg)
-			}
-		}
-		out = append(out, a, gsum)
+		at := Mul(Concatenate([]*Node{in, Ones(in.Graph(), shapes.Make(in.DType(), c*k, 1))}, 1), m)
+		a := MulScalar(Einsum("bi,bj->ij", at, at), 1/float64(k))
+		out = append(out, a, Einsum("bi,bj->ij", grads[j], grads[j]))
 	}
 	return out
 }

@@ -154,9 +154,9 @@ type curvCase struct {
 	// structures also checks the diagonal and one-example K-FAC structures (the others check the full GGN
 	// only, unless -short is off).
 	structures bool
-	spec nets.Spec
-	ds   *data.Dataset
-	opts posterior.NetworkOptions
+	spec       nets.Spec
+	ds         *data.Dataset
+	opts       posterior.NetworkOptions
 }
 
 func curvCases() []curvCase {

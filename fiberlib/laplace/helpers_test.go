@@ -118,9 +118,10 @@ func fitMAP(t testing.TB, net *posterior.Network, init []float32, steps int, lr 
 	b := backend.MustNew()
 	p, n := net.NumParams(), float64(net.NumData())
 	exec, err := NewExec(b, func(in []*Node) []*Node {
-		theta, data := in[0], in[1:]
-		z := ZerosLike(theta)
-		st := gloop.Repeat(steps, gloop.UseWhile(b), data, []*Node{theta, z, z}, func(step *Node, c, s []*Node) []*Node {
+		// The Adam moments start from zero tensors passed in: a scalar constant created here would be cached
+		// by the graph and then wrongly reused inside the While body (GoMLX v0.28.2).
+		theta, m0, v0, data := in[0], in[1], in[2], in[3:]
+		st := gloop.Repeat(steps, gloop.UseWhile(b), data, []*Node{theta, m0, v0}, func(step *Node, c, s []*Node) []*Node {
 			_, g := posterior.PotentialAndGrad(net, s[0], c)
 			g = MulScalar(g, 1/n)
 			m := Add(MulScalar(s[1], 0.9), MulScalar(g, 0.1))
@@ -136,7 +137,8 @@ func fitMAP(t testing.TB, net *posterior.Network, init []float32, steps int, lr 
 	if err != nil {
 		t.Fatal(err)
 	}
-	args := []any{tensors.FromFlatDataAndDimensions(append([]float32(nil), init...), 1, p)}
+	args := []any{tensors.FromFlatDataAndDimensions(append([]float32(nil), init...), 1, p),
+		tensors.FromFlatDataAndDimensions(make([]float32, p), 1, p), tensors.FromFlatDataAndDimensions(make([]float32, p), 1, p)}
 	for _, d := range net.Data() {
 		args = append(args, d)
 	}

@@ -3,6 +3,7 @@ package swag_test
 import (
 	"math"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/fiberbnn/fiberbnn/fiberlib/backend"
@@ -54,8 +55,19 @@ func fitMAP(t testing.TB, net *posterior.Network, init []float32, steps int, lr 
 	return tensors.MustCopyFlatData[float32](res[0])
 }
 
-// gapSetup trains the MAP of a 1×50 tanh MLP on the 1-D gap toy (σ = 0.1, α = 1).
+var gapMemo struct {
+	sync.Mutex
+	net   *posterior.Network
+	theta []float32
+}
+
+// gapSetup trains (once per test binary) the MAP of a 1×50 tanh MLP on the 1-D gap toy (σ = 0.1, α = 1).
 func gapSetup(t testing.TB) (*posterior.Network, []float32) {
+	gapMemo.Lock()
+	defer gapMemo.Unlock()
+	if gapMemo.net != nil {
+		return gapMemo.net, gapMemo.theta
+	}
 	ds, err := data.GapRegression(data.GapOptions{Seed: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -65,7 +77,8 @@ func gapSetup(t testing.TB) (*posterior.Network, []float32) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return net, fitMAP(t, net, spec.MustInit(1), 3000, 0.01)
+	gapMemo.net, gapMemo.theta = net, fitMAP(t, net, spec.MustInit(1), 3000, 0.01)
+	return gapMemo.net, gapMemo.theta
 }
 
 // SWAG's mean is the average of the iterates it collected, its diagonal their (population) variance, and

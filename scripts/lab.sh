@@ -21,8 +21,13 @@ OPEN=True
 if [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && [ "$(uname -s)" != Darwin ]; then
   OPEN=False # no desktop: print the URL only
 fi
+EXTRA=()
+if [ "$(id -u)" = 0 ]; then
+  EXTRA=(--allow-root) # containers and CI machines run as root; the server still listens on 127.0.0.1 only
+fi
 echo "lab: JupyterLab on http://127.0.0.1:$PORT/lab?token=$TOKEN  (Ctrl-C to stop)"
 echo "lab: pick the kernel \"Go (fiberlib)\" for new notebooks; backend: $("$ROOT/bin/fiberkernel" doctor 2>/dev/null | sed -n 's/^backend: //p')"
 cd "$ROOT/notebooks"
-exec "$VENV/bin/python" -m jupyter lab --ip=127.0.0.1 --port="$PORT" --ServerApp.open_browser="$OPEN" \
-  --IdentityProvider.token="$TOKEN" --ServerApp.root_dir="$ROOT/notebooks"
+exec "$VENV/bin/python" -m jupyter lab --ip=127.0.0.1 --port="$PORT" --ServerApp.open_browser="$OPEN" "${EXTRA[@]}" \
+  --IdentityProvider.token="$TOKEN" --ServerApp.root_dir="$ROOT/notebooks" \
+  --MappingKernelManager.default_kernel_name=fiberbnn

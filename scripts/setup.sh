@@ -102,7 +102,8 @@ if [ "$(uname -s)/$(uname -m)" = "Linux/x86_64" ]; then
   "$BIN/fiberkernel" pjrt install || die "installing the PJRT CPU plugin failed (see above)"
 else
   say "WARNING: no pinned PJRT CPU plugin for $(uname -s)/$(uname -m): fiberlib will use the pure-Go backend (slow)."
-  say "         Where the internet is open, GoMLX can install its own: unset GOMLX_NO_AUTO_INSTALL, set GOMLX_BACKEND=xla:cpu."
+  say "         Where the internet is open, GoMLX can install its own (into ~/.local/lib/go-xla, where fiberlib finds it):"
+  say "         env -u GOMLX_NO_AUTO_INSTALL GOMLX_BACKEND=xla:cpu go test -run XLA ./fiberlib/backend/"
 fi
 
 # --- 4. Jupyter kernel ----------------------------------------------------------------------------------

@@ -195,4 +195,6 @@ func newWithConfig(config string) (b compute.Backend, err error) {
 }
 
 // IsGo reports whether b is the pure-Go backend.
-func IsGo(b compute.Backend) bool { return b.Name() == "Go Backend" || strings.HasPrefix(b.Name(), "go") }
+func IsGo(b compute.Backend) bool {
+	return b.Name() == "Go Backend" || strings.HasPrefix(b.Name(), "go")
+}

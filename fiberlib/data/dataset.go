@@ -1,5 +1,3 @@
-// Package data holds fiberlib's in-memory data sets, their loaders (UCI regression and classification,
-// banana, Fashion-MNIST, MNIST) and seeded toys, and the standardisation fitted on a training split.
 package data
 
 import (

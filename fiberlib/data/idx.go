@@ -116,9 +116,10 @@ func parseIDXPlain(r io.Reader, source string) (*IDX, error) {
 		dims[k] = int(d)
 		total *= int(d)
 	}
-	// Read at most total bytes, growing the buffer with what actually arrives (a corrupt header announcing
-	// a large size costs nothing unless the data is really there).
+	// Read at most total bytes. The buffer is sized up front only up to 64 MiB and otherwise grows with what
+	// actually arrives, so a corrupt header announcing a large size costs little unless the data is there.
 	var buf bytes.Buffer
+	buf.Grow(min(total, 64<<20))
 	n, err := io.Copy(&buf, io.LimitReader(r, int64(total)))
 	if err != nil {
 		if isGzipErr(err) {

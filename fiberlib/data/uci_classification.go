@@ -65,14 +65,20 @@ func LoadUCIClassification(dir, name string) (*Dataset, error) {
 		if err != nil {
 			return nil, err
 		}
-		return ds, checkShape(ds, path, spec.d, spec.classes)
+		if err := checkShape(ds, path, spec.d, spec.classes); err != nil {
+			return nil, err
+		}
+		return ds, nil
 	default:
 		xPath, yPath := filepath.Join(setDir, "X.txt"), filepath.Join(setDir, "Y.txt")
 		ds, err := LoadXYClassification(xPath, yPath, name)
 		if err != nil {
 			return nil, err
 		}
-		return ds, checkShape(ds, xPath, spec.d, spec.classes)
+		if err := checkShape(ds, xPath, spec.d, spec.classes); err != nil {
+			return nil, err
+		}
+		return ds, nil
 	}
 }
 

@@ -206,6 +206,8 @@ func (n *Network) Layout() *nets.Layout { return n.layout }
 func (n *Network) NumParams() int { return n.layout.P }
 
 // Data implements Target: X [n, D] and Y [n, T] (regression) or labels [n] int32 (classification).
+// The tensors are created once and move to the device of the first backend that uses them: use one
+// Network per backend (GoMLX refuses a tensor on two backend instances).
 func (n *Network) Data() []*tensors.Tensor { return n.tensor }
 
 // NumData implements Target.

@@ -26,10 +26,20 @@ var ansi = regexp.MustCompile(`\x1b\[[0-9;?]*[A-Za-z]`)
 // StripANSI removes terminal colour escapes.
 func StripANSI(s string) string { return ansi.ReplaceAllString(s, "") }
 
-// Errors returns the error outputs of an executed notebook, in cell order.
+// stderrLines is how many trailing lines of a failed cell's standard error go into its CellError.
+const stderrLines = 40
+
+// Errors returns the error outputs of an executed notebook, in cell order. Each message holds the error
+// and the last lines the cell wrote to standard error (where a Go program's panic and stack trace go).
 func Errors(nb *Notebook) []CellError {
 	var out []CellError
 	for i, c := range nb.Cells {
+		var stderr strings.Builder
+		for _, o := range c.Outputs {
+			if o.Type == "stream" && o.Name == "stderr" {
+				stderr.WriteString(string(o.Text))
+			}
+		}
 		for _, o := range c.Outputs {
 			if o.Type != "error" {
 				continue
@@ -40,6 +50,13 @@ func Errors(nb *Notebook) []CellError {
 			}
 			if len(o.Traceback) > 0 {
 				msg += "\n" + strings.Join(o.Traceback, "\n")
+			}
+			if s := strings.TrimSpace(stderr.String()); s != "" {
+				lines := strings.Split(s, "\n")
+				if len(lines) > stderrLines {
+					lines = append([]string{"..."}, lines[len(lines)-stderrLines:]...)
+				}
+				msg += "\nstandard error of the cell:\n" + strings.Join(lines, "\n")
 			}
 			out = append(out, CellError{Index: i, FirstLine: c.FirstLine(), Message: strings.TrimSpace(StripANSI(msg))})
 		}
@@ -84,6 +101,10 @@ func CheckExpectations(nb *Notebook, expect []string) []string {
 		}
 		if (kind == "text" || kind == "html" || kind == "mime") && arg == "" {
 			out = append(out, fmt.Sprintf("expectation %q has nothing after the colon", e))
+			continue
+		}
+		if (kind == "svg" || kind == "png") && strings.Contains(e, ":") {
+			out = append(out, fmt.Sprintf("expectation %q: %s takes no argument", e, kind))
 			continue
 		}
 		if !anyOutput(nb, pred) {

@@ -129,7 +129,7 @@ func Run(p project.Paths, notebooks []string, opts Options) ([]Result, error) {
 			fmt.Fprintf(opts.Log, "FAIL %s (%.1f s): %v\n", r.Path, r.Seconds, r.Err)
 		default:
 			passed++
-			fmt.Fprintf(opts.Log, "PASS %s (%.1f s) -> %s\n", r.Path, r.Seconds, r.HTML)
+			fmt.Fprintf(opts.Log, "PASS %s (%.1f s) -> %s\n", r.Path, r.Seconds, shortPath(p, r.HTML))
 		}
 	}
 	fmt.Fprintf(opts.Log, "notebooks: %d passed, %d failed, %d skipped\n", passed, failed, skipped)
@@ -139,8 +139,21 @@ func Run(p project.Paths, notebooks []string, opts Options) ([]Result, error) {
 	return results, nil
 }
 
+// shortPath returns path relative to the checkout when it lies inside it, else path itself.
+func shortPath(p project.Paths, path string) string {
+	if abs, err := filepath.Abs(path); err == nil {
+		if rel, err := filepath.Rel(p.Root, abs); err == nil && !strings.HasPrefix(rel, "..") {
+			return rel
+		}
+	}
+	return path
+}
+
 func runOne(p project.Paths, nbPath, script, tmp string, opts Options) Result {
-	r := Result{Path: nbPath}
+	r := Result{Path: shortPath(p, nbPath)}
+	if abs, err := filepath.Abs(nbPath); err == nil {
+		nbPath = abs
+	}
 	nb, err := ReadNotebook(nbPath)
 	if err != nil {
 		r.Err = err
@@ -155,7 +168,7 @@ func runOne(p project.Paths, nbPath, script, tmp string, opts Options) Result {
 		return r
 	}
 	if name := nb.Metadata.KernelSpec.Name; name != "" && name != kernelspec.DefaultName {
-		fmt.Fprintf(opts.Log, "note: %s names kernel %q; running it with the %q kernel\n", nbPath, name, kernelspec.DefaultName)
+		fmt.Fprintf(opts.Log, "note: %s names kernel %q; running it with the %q kernel\n", r.Path, name, kernelspec.DefaultName)
 	}
 	timeout := opts.TimeoutSeconds
 	if t := nb.Metadata.FiberBNN.TimeoutSeconds; t > 0 {
@@ -168,7 +181,7 @@ func runOne(p project.Paths, nbPath, script, tmp string, opts Options) Result {
 	_ = os.Remove(sumPath)
 	workdir, _ := filepath.Abs(filepath.Dir(nbPath))
 
-	fmt.Fprintf(opts.Log, "RUN  %s\n", nbPath)
+	fmt.Fprintf(opts.Log, "RUN  %s\n", r.Path)
 	start := time.Now()
 	cmd := exec.Command(p.Python(), script, nbPath, r.Executed, r.HTML, sumPath, HeadlessKernelName,
 		fmt.Sprint(timeout), workdir)

@@ -37,6 +37,8 @@ const (
 	WheelSHA256 = "1319390d948b39f69f7dade496b7c385149d9ca6097a6b62114da113216d9ad1"
 	// WheelMember is the plugin's path inside the wheel.
 	WheelMember = "lammps_jax_pjrt_cpu/pjrt_c_api_cpu_plugin.so"
+	// PluginSHA256 is the sha256 of WheelMember (201,600,336 bytes; PJRT C API 0.115, XLA of jaxlib 0.11.2).
+	PluginSHA256 = "ad1309ac822b1b24d51b7f9947c7c9fa9ef5d67f390584cbc3d1fa2428fed9c2"
 )
 
 // StampSuffix is appended to the plugin path to name its stamp file.
@@ -44,8 +46,9 @@ const StampSuffix = ".stamp.json"
 
 // ErrUnsupportedPlatform is returned where no pinned wheel exists (anything but linux/amd64).
 var ErrUnsupportedPlatform = errors.New("no pinned PJRT CPU plugin wheel for " + runtime.GOOS + "/" + runtime.GOARCH +
-	": fiberlib will use the pure-Go backend (slow); where the internet is open, unset GOMLX_NO_AUTO_INSTALL and set " +
-	"GOMLX_BACKEND=xla:cpu to let GoMLX install its own plugin")
+	": fiberlib will use the pure-Go backend (slow); where the internet is open, run once " +
+	"`env -u GOMLX_NO_AUTO_INSTALL GOMLX_BACKEND=xla:cpu go test -run XLA ./fiberlib/backend/` to let GoMLX install " +
+	"its own plugin into ~/.local/lib/go-xla, where fiberlib finds it")
 
 // Supported reports whether the pinned wheel exists for this platform.
 func Supported() bool { return runtime.GOOS == "linux" && runtime.GOARCH == "amd64" }
@@ -56,10 +59,12 @@ type Wheel struct {
 	SHA256 string
 	// Member is the plugin's path inside the wheel.
 	Member string
+	// PluginSHA256, when not empty, is the expected hex sha256 of the extracted member.
+	PluginSHA256 string
 }
 
 // DefaultWheel is the pinned wheel.
-var DefaultWheel = Wheel{SHA256: WheelSHA256, Member: WheelMember}
+var DefaultWheel = Wheel{SHA256: WheelSHA256, Member: WheelMember, PluginSHA256: PluginSHA256}
 
 // Stamp is what the stamp file beside an installed plugin records.
 type Stamp struct {
@@ -166,10 +171,14 @@ func ExtractFromWheel(wheelPath, dir string, w Wheel) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("copying %q out of the wheel: %w", w.Member, err)
 	}
+	pluginSum := hex.EncodeToString(h.Sum(nil))
+	if w.PluginSHA256 != "" && pluginSum != w.PluginSHA256 {
+		return "", fmt.Errorf("%q in wheel %q has sha256 %s, want %s", w.Member, wheelPath, pluginSum, w.PluginSHA256)
+	}
 	if err := os.Rename(tmp.Name(), plugin); err != nil {
 		return "", fmt.Errorf("installing plugin %q: %w", plugin, err)
 	}
-	st := Stamp{Wheel: filepath.Base(wheelPath), WheelSHA256: sum, PluginSHA256: hex.EncodeToString(h.Sum(nil)), PluginSize: n}
+	st := Stamp{Wheel: filepath.Base(wheelPath), WheelSHA256: sum, PluginSHA256: pluginSum, PluginSize: n}
 	data, _ := json.MarshalIndent(st, "", "  ")
 	if err := writeFileAtomic(plugin+StampSuffix, append(data, '\n')); err != nil {
 		return "", err

@@ -76,4 +76,3 @@ func Repeat(steps int, useWhile bool, consts, state []*Node, body Body) []*Node 
 	res := While(cond, loop, init...)
 	return res[1+nc:]
 }
-

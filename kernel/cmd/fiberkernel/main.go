@@ -154,11 +154,6 @@ func cmdRun(args []string) error {
 	if len(notebooks) == 0 {
 		notebooks, _ = filepath.Glob(filepath.Join(p.Root, "notebooks", "*.ipynb"))
 		sort.Strings(notebooks)
-		for i, nb := range notebooks {
-			if rel, err := filepath.Rel(p.Root, nb); err == nil {
-				notebooks[i] = rel
-			}
-		}
 		if len(notebooks) == 0 {
 			return fmt.Errorf("no notebooks in %s", filepath.Join(p.Root, "notebooks"))
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/fiberbnn/fiberbnn/fiberlib/nets"
 	"github.com/fiberbnn/fiberbnn/fiberlib/posterior"
 	"github.com/fiberbnn/fiberbnn/fiberlib/predict"
+	"github.com/fiberbnn/fiberbnn/fiberlib/samples"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"gonum.org/v1/gonum/mat"
@@ -227,6 +228,29 @@ func (la *Laplace) nnPredictive(x []float32, o PredictOptions) (*Predictive, err
 		return nil, err
 	}
 	return NetworkPredictive(la.net, theta, x)
+}
+
+// SetPredictive is NetworkPredictive over the samples of a set; for the gaussian likelihood each sample's
+// noise scale is taken from set.Diagnostics["sigma"] when present (e.g. ensemble members with σ fitted per
+// member), else the network's σ.
+func SetPredictive(net *posterior.Network, set *samples.Set, x []float32) (*Predictive, error) {
+	if set == nil || net == nil {
+		return nil, fmt.Errorf("laplace: SetPredictive of a nil set or network")
+	}
+	if set.P != net.NumParams() {
+		return nil, fmt.Errorf("laplace: the %s set has P=%d parameters, the network %d", set.Method, set.P, net.NumParams())
+	}
+	sig, ok := set.Diagnostics["sigma"]
+	if !ok || net.Likelihood != posterior.GaussianLikelihood {
+		return NetworkPredictive(net, set.Theta, x)
+	}
+	out, err := net.Evaluate(set.Theta, x)
+	if err != nil {
+		return nil, fmt.Errorf("laplace: predictive: %w", err)
+	}
+	s, b, o := out.N, out.B, out.O
+	r, err := predict.NewRegression(out.Values, sig, s, b*o)
+	return &Predictive{Regression: r}, err
 }
 
 // NetworkPredictive returns the Bayesian model average of the network's predictions over the parameter

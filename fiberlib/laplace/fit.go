@@ -44,10 +44,6 @@ type Laplace struct {
 	ggnDiag []float64     // Diag: [Ps]
 	kron    []kronBlock   // Kron: one block per layer
 	lambdas []float64     // eigenvalues of the GGN in every structure (for the marginal likelihood)
-
-	execMu  sync.Mutex
-	glmExec *Exec
-	smpExec *Exec
 }
 
 // kronBlock is one layer's Kronecker factors A ⊗ G and their eigendecompositions.
@@ -199,39 +195,44 @@ func (la *Laplace) computeCurvature() error {
 		width = ps
 	}
 	c := la.chunkSize(width)
-	exec, err := NewExec(la.backend, func(in []*Node) []*Node {
-		theta, x, y, mask := in[0], in[1], in[2], in[3]
-		out := Reshape(spec.Forward(theta, x), c, o)
-		nll := ReduceAllSum(Mul(net.Likelihood.ExampleNLL(ExpandAxes(out, 0), y, net.Sigma), ExpandAxes(mask, 0)))
-		grad := Reshape(Gradient(nll, theta)[0], p)
-		l := outputFactor(net.Likelihood, out, mask, net.Sigma) // [C, K, O]
-		res := []*Node{nll, grad}
-		if structure == Kron {
-			forward := func(xr *Node) (inputs, preacts []*Node) {
-				if subset == AllWeights {
-					return mlpForward(spec, layout, theta, xr)
+	exec, err := cachedExec(la.key("curvature", c), func() (*Exec, error) {
+		ex, err := NewExec(la.backend, func(in []*Node) []*Node {
+			theta, x, y, mask := in[0], in[1], in[2], in[3]
+			out := Reshape(spec.Forward(theta, x), c, o)
+			nll := ReduceAllSum(Mul(net.Likelihood.ExampleNLL(ExpandAxes(out, 0), y, net.Sigma), ExpandAxes(mask, 0)))
+			grad := Reshape(Gradient(nll, theta)[0], p)
+			l := outputFactor(net.Likelihood, out, mask, net.Sigma) // [C, K, O]
+			res := []*Node{nll, grad}
+			if structure == Kron {
+				forward := func(xr *Node) (inputs, preacts []*Node) {
+					if subset == AllWeights {
+						return mlpForward(spec, layout, theta, xr)
+					}
+					cr := xr.Shape().Dimensions[0]
+					phi := Reshape(spec.Features(theta, xr), cr, layout.Features)
+					return []*Node{phi}, []*Node{Reshape(spec.Head(theta, phi), cr, o)}
 				}
-				cr := xr.Shape().Dimensions[0]
-				phi := Reshape(spec.Features(theta, xr), cr, layout.Features)
-				return []*Node{phi}, []*Node{Reshape(spec.Head(theta, phi), cr, o)}
+				return append(res, kronFactors(forward, x, l, mask)...)
 			}
-			return append(res, kronFactors(forward, x, l, mask)...)
+			var v *Node // [C, K, Ps]
+			if subset == LastLayer {
+				v = headVJP(Reshape(spec.Features(theta, x), c, layout.Features), l)
+			} else {
+				v = perExampleVJP(spec, theta, x, l)
+			}
+			if structure == Full {
+				return append(res, Einsum("bkp,bkq->pq", v, v))
+			}
+			return append(res, ReduceSum(Square(v), 0, 1))
+		})
+		if err != nil {
+			return nil, err
 		}
-		var v *Node // [C, K, Ps]
-		if subset == LastLayer {
-			v = headVJP(Reshape(spec.Features(theta, x), c, layout.Features), l)
-		} else {
-			v = perExampleVJP(spec, theta, x, l)
-		}
-		if structure == Full {
-			return append(res, Einsum("bkp,bkq->pq", v, v))
-		}
-		return append(res, ReduceSum(Square(v), 0, 1))
+		return ex.WithName("laplace.curvature"), nil
 	})
 	if err != nil {
 		return err
 	}
-	exec = exec.WithName("laplace.curvature")
 	ds := net.Dataset()
 	thetaT := tensors.FromFlatDataAndDimensions(la.theta, 1, p)
 	grad := make([]float64, p)

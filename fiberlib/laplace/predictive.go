@@ -74,11 +74,11 @@ func (la *Laplace) FunctionalMoments(x []float32) (mean, cov []float32, err erro
 
 // glmExecutable returns (building once) θ [1, P], x [C, D], S params → f [C, O], J Σ Jᵀ [C, O, O].
 func (la *Laplace) glmExecutable() (*Exec, error) {
-	la.execMu.Lock()
-	defer la.execMu.Unlock()
-	if la.glmExec != nil {
-		return la.glmExec, nil
-	}
+	return cachedExec(la.key("glm", 0), la.buildGLM)
+}
+
+// buildGLM compiles the linearised predictive's executable.
+func (la *Laplace) buildGLM() (*Exec, error) {
 	spec, layout := la.net.Spec, la.net.Layout()
 	np, o, ps := la.numSqrtParams(), spec.Outputs, la.NumParams()
 	ex, err := NewExec(la.backend, func(in []*Node) []*Node {
@@ -97,8 +97,7 @@ func (la *Laplace) glmExecutable() (*Exec, error) {
 	if err != nil {
 		return nil, err
 	}
-	la.glmExec = ex.WithName("laplace.glm")
-	return la.glmExec, nil
+	return ex.WithName("laplace.glm"), nil
 }
 
 // Predictive returns the posterior predictive at the test inputs x (row-major [B, D]):

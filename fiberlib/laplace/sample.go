@@ -98,11 +98,11 @@ func (la *Laplace) MustSample(n int, seed uint64) *samples.Set {
 
 // sampleExec returns (building once) the executable θ [P], z [N, Ps], S params → samples [N, P].
 func (la *Laplace) sampleExec() (*Exec, error) {
-	la.execMu.Lock()
-	defer la.execMu.Unlock()
-	if la.smpExec != nil {
-		return la.smpExec, nil
-	}
+	return cachedExec(la.key("sample", 0), la.buildSample)
+}
+
+// buildSample compiles the sampler's executable.
+func (la *Laplace) buildSample() (*Exec, error) {
 	np := la.numSqrtParams()
 	p := len(la.theta)
 	ex, err := NewExec(la.backend, func(in []*Node) []*Node {
@@ -125,6 +125,5 @@ func (la *Laplace) sampleExec() (*Exec, error) {
 	if err != nil {
 		return nil, err
 	}
-	la.smpExec = ex.WithName("laplace.sample")
-	return la.smpExec, nil
+	return ex.WithName("laplace.sample"), nil
 }

@@ -13,7 +13,7 @@ import (
 // This file holds the host-side views of the curvature and the posterior covariance, and the graph-side
 // square root S of Σ = S Sᵀ that sampling and the linearised predictive use:
 //
-//	Full: S = Q diag((λ + α)^−½), with GGN = Q diag(λ) Qᵀ;
+//	Full: S = L⁻ᵀ with L Lᵀ = GGN + αI (Cholesky; lower triangular S has the same product S Sᵀ = Σ);
 //	Diag: S = diag((h + α)^−½);
 //	Kron: per layer S = (Q_A ⊗ Q_G) diag((λ^A_i λ^G_j + α)^−½), with A = Q_A diag(λ^A) Q_Aᵀ, G likewise;
 //	      so S z = vec(Q_A (D ⊙ Z) Q_Gᵀ) and Sᵀ j = vec(D ⊙ (Q_Aᵀ J Q_G)) for row-major vec of [In+1, Out].
@@ -88,10 +88,11 @@ func (la *Laplace) PosteriorVariance() []float64 {
 	out := make([]float64, ps)
 	switch la.opts.HessianStructure {
 	case Full:
+		s := la.fullSqrt()
 		for i := 0; i < ps; i++ {
-			for k, l := range la.eigVals {
-				q := la.eigVecs.At(i, k)
-				out[i] += q * q / (l + alpha)
+			for k := 0; k < ps; k++ {
+				q := s.At(i, k)
+				out[i] += q * q
 			}
 		}
 	case Diag:
@@ -142,14 +143,11 @@ func (la *Laplace) Covariance() ([]float64, error) {
 func (la *Laplace) sqrtDense() *mat.Dense {
 	alpha := la.PriorPrecision()
 	ps := la.NumParams()
+	if la.opts.HessianStructure == Full {
+		return mat.DenseCopyOf(la.fullSqrt())
+	}
 	s := mat.NewDense(ps, ps, nil)
 	switch la.opts.HessianStructure {
-	case Full:
-		for i := 0; i < ps; i++ {
-			for k, l := range la.eigVals {
-				s.Set(i, k, la.eigVecs.At(i, k)/math.Sqrt(l+alpha))
-			}
-		}
 	case Diag:
 		for i, h := range la.ggnDiag {
 			s.Set(i, i, 1/math.Sqrt(math.Max(h, 0)+alpha))
@@ -178,13 +176,7 @@ func (la *Laplace) sqrtParams() []*tensors.Tensor {
 	ps := la.NumParams()
 	switch la.opts.HessianStructure {
 	case Full:
-		flat := make([]float32, ps*ps)
-		for i := 0; i < ps; i++ {
-			for k, l := range la.eigVals {
-				flat[i*ps+k] = float32(la.eigVecs.At(i, k) / math.Sqrt(l+alpha))
-			}
-		}
-		return []*tensors.Tensor{tensors.FromFlatDataAndDimensions(flat, ps, ps)}
+		return []*tensors.Tensor{denseTensor(la.fullSqrt())}
 	case Diag:
 		d := make([]float32, ps)
 		for i, h := range la.ggnDiag {

@@ -33,8 +33,11 @@
 //     W̃ [In+1, Out], so the block index (i, j) ↦ i·Out + j matches A ⊗ G. Kron is exact for one example and
 //     for a network without hidden layers under a Gaussian likelihood.
 //
-// Everything is summed over chunks of the training data in float64 on the host; the eigendecompositions
-// (Full: of the GGN; Kron: of every A and G) are computed on the host in float64 (gonum).
+// Everything is summed over chunks of the training data in float64 on the host. Host linear algebra is in
+// float64 (gonum): Full needs the GGN's eigenvalues (for the marginal likelihood as a function of α) and the
+// Cholesky factor L of GGN + αI (S = L⁻ᵀ is the square root of Σ used for sampling and the GLM predictive),
+// Kron the eigendecompositions of every A and G (values and vectors), Diag nothing. gonum's symmetric
+// eigensolver is about ten times slower with eigenvectors than without, so Full avoids them.
 //
 // # Marginal likelihood and prior precision
 //

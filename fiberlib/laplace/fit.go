@@ -40,10 +40,13 @@ type Laplace struct {
 	// Curvature of the likelihood (the GGN), in the chosen structure.
 	ggnFull *mat.SymDense // Full: [Ps, Ps]
 	eigVals []float64     // Full: eigenvalues of ggnFull (ascending, clamped at 0)
-	eigVecs *mat.Dense    // Full: their eigenvectors (columns)
-	ggnDiag []float64     // Diag: [Ps]
-	kron    []kronBlock   // Kron: one block per layer
-	lambdas []float64     // eigenvalues of the GGN in every structure (for the marginal likelihood)
+	// Full: S = L⁻ᵀ with L Lᵀ = GGN + αI (Cholesky), for sqrtAlpha; recomputed when α changes.
+	sqrtMu    sync.Mutex
+	sqrtFull  *mat.Dense
+	sqrtAlpha float64
+	ggnDiag   []float64   // Diag: [Ps]
+	kron      []kronBlock // Kron: one block per layer
+	lambdas   []float64   // eigenvalues of the GGN in every structure (for the marginal likelihood)
 }
 
 // kronBlock is one layer's Kronecker factors A ⊗ G and their eigendecompositions.
@@ -340,12 +343,60 @@ func eigen(s *mat.SymDense, what string) ([]float64, *mat.Dense, error) {
 	return vals, vecs, nil
 }
 
+// eigenvalues returns the eigenvalues (ascending, negative round-off clamped to 0) of a symmetric positive
+// semi-definite matrix, without the eigenvectors (about ten times faster than with them in gonum).
+func eigenvalues(s *mat.SymDense, what string) ([]float64, error) {
+	var es mat.EigenSym
+	if !es.Factorize(s, false) {
+		return nil, fmt.Errorf("the eigendecomposition of the %s did not converge", what)
+	}
+	vals := es.Values(nil)
+	for i, v := range vals {
+		if math.IsNaN(v) {
+			return nil, fmt.Errorf("the %s has NaN eigenvalues: the curvature overflowed", what)
+		}
+		vals[i] = math.Max(v, 0)
+	}
+	return vals, nil
+}
+
+// fullSqrt returns S = L⁻ᵀ for the Cholesky factor L Lᵀ = GGN + αI at the current α (so that S Sᵀ =
+// (GGN + αI)⁻¹), computing it once per α.
+func (la *Laplace) fullSqrt() *mat.Dense {
+	alpha := la.PriorPrecision()
+	la.sqrtMu.Lock()
+	defer la.sqrtMu.Unlock()
+	if la.sqrtFull != nil && la.sqrtAlpha == alpha {
+		return la.sqrtFull
+	}
+	ps := la.NumParams()
+	prec := mat.NewSymDense(ps, nil)
+	prec.CopySym(la.ggnFull)
+	for i := 0; i < ps; i++ {
+		prec.SetSym(i, i, prec.At(i, i)+alpha)
+	}
+	var ch mat.Cholesky
+	if !ch.Factorize(prec) {
+		// GGN + αI is positive definite for α > 0; failure means the GGN is not finite or far from PSD.
+		panic(fmt.Sprintf("laplace: the posterior precision GGN + %gI is not positive definite", alpha))
+	}
+	var l, linv mat.TriDense
+	ch.LTo(&l)
+	if err := linv.InverseTri(&l); err != nil {
+		panic(fmt.Sprintf("laplace: inverting the Cholesky factor of the posterior precision: %v", err))
+	}
+	s := mat.NewDense(ps, ps, nil)
+	s.Copy(linv.T())
+	la.sqrtFull, la.sqrtAlpha = s, alpha
+	return s
+}
+
 // decompose eigendecomposes the curvature and lists the GGN's eigenvalues.
 func (la *Laplace) decompose() error {
 	var err error
 	switch la.opts.HessianStructure {
 	case Full:
-		la.eigVals, la.eigVecs, err = eigen(la.ggnFull, "GGN")
+		la.eigVals, err = eigenvalues(la.ggnFull, "GGN")
 		la.lambdas = la.eigVals
 	case Diag:
 		la.lambdas = make([]float64, len(la.ggnDiag))

@@ -116,11 +116,10 @@ func Fit(net *posterior.Network, theta []float32, opts Options) (*SWAG, error) {
 		}
 	}
 	l := &loop{net: net, o: o, p: p, n: n, batch: batch, steps: steps, k: k, full: batch >= n}
-	exec, err := NewExec(b, func(in []*Node) []*Node { return l.build(perCall, useWhile, in) })
+	exec, err := l.exec(b, perCall, useWhile)
 	if err != nil {
 		return nil, fmt.Errorf("swag.Fit: %w", err)
 	}
-	exec = exec.WithName("swag.sgd")
 	idx := batchIndices(n, batch, steps, o.Epochs, o.Seed)
 	keep := 0
 	if o.KeepIterates {
@@ -207,6 +206,50 @@ type loop struct {
 	o                     Options
 	p, n, batch, steps, k int
 	full                  bool
+}
+
+// loopKey identifies a compiled SWAG phase by everything its graph depends on.
+type loopKey struct {
+	spec, lik                       string
+	sigma, alpha, lr, minLR, mom    float64
+	schedule                        Schedule
+	n, batch, steps, k, keep, calls int
+	useWhile                        bool
+	backend                         compute.Backend
+}
+
+var loopCache = struct {
+	sync.Mutex
+	m     map[loopKey]*Exec
+	order []loopKey
+}{m: map[loopKey]*Exec{}}
+
+// exec returns the compiled phase of perCall steps, from a small cache (refits of the same model reuse it).
+func (l *loop) exec(b compute.Backend, perCall int, useWhile bool) (*Exec, error) {
+	keep := 0
+	if l.o.KeepIterates {
+		keep = l.o.Epochs
+	}
+	key := loopKey{spec: l.net.Spec.String(), lik: string(l.net.Likelihood), sigma: l.net.Sigma, alpha: l.net.PriorPrecision,
+		lr: l.o.LearningRate, minLR: l.o.MinLearningRate, mom: l.o.Momentum, schedule: l.o.Schedule, n: l.n, batch: l.batch,
+		steps: l.steps, k: l.k, keep: keep, calls: perCall, useWhile: useWhile, backend: b}
+	loopCache.Lock()
+	defer loopCache.Unlock()
+	if ex, ok := loopCache.m[key]; ok {
+		return ex, nil
+	}
+	ex, err := NewExec(b, func(in []*Node) []*Node { return l.build(perCall, useWhile, in) })
+	if err != nil {
+		return nil, err
+	}
+	ex = ex.WithName("swag.sgd")
+	if len(loopCache.order) >= 16 {
+		delete(loopCache.m, loopCache.order[0])
+		loopCache.order = loopCache.order[1:]
+	}
+	loopCache.m[key] = ex
+	loopCache.order = append(loopCache.order, key)
+	return ex, nil
 }
 
 // build runs steps SGD steps from the state (θ, momentum, mean, second moment, D, iterates); inputs are

@@ -82,7 +82,12 @@ func Fit(net *posterior.Network, theta []float32, opts Options) (*SWAG, error) {
 	}
 	var lambdaMax float64
 	if o.LearningRate == 0 {
-		ev, err := posterior.NewEvaluator(b, net)
+		var ev *posterior.Evaluator
+		if opts.Backend == nil {
+			ev, err = net.Evaluator() // cached by the network: compiled once
+		} else {
+			ev, err = posterior.NewEvaluator(b, net)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("swag.Fit: %w", err)
 		}

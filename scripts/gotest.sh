@@ -7,14 +7,13 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 echo "== go test ./..."
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
-go test -count=1 -v "$@" ./... >"$log" 2>&1
-rc=$?
-# Package lines, failures and skips (with the lines that explain them); not the RUN/PASS chatter.
-awk '
+# Package lines, failures and skips (with the lines that explain them) as they come; not the RUN/PASS chatter.
+go test -count=1 -v "$@" ./... 2>&1 | tee "$log" | awk '
   /^=== (RUN|PAUSE|CONT|NAME)/ { next }
   /^ *--- PASS/ { next }
-  /^(ok|FAIL|\?) / || /^FAIL$/ || /^ *--- (FAIL|SKIP)/ || /^panic:/ || /^# / || /\.go:[0-9]+:/ { print; next }
-' "$log"
+  /^(ok|FAIL|\?) / || /^FAIL$/ || /^ *--- (FAIL|SKIP)/ || /^panic:/ || /^# / || /\.go:[0-9]+:/ { print; fflush() }
+'
+rc=${PIPESTATUS[0]}
 passed=$(grep -cE '^ *--- PASS' "$log" || true)
 failed=$(grep -cE '^ *--- FAIL' "$log" || true)
 skipped=$(grep -cE '^ *--- SKIP' "$log" || true)

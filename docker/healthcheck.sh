@@ -8,7 +8,8 @@ PORT_FILE="${FIBERBNN_LAB_PORT_FILE:-/tmp/fiberbnn-lab.port}"
 port="$(cat "$PORT_FILE")"
 exec python3 - "$port" <<'PY'
 import json, sys, urllib.request
-with urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/api", timeout=4) as r:
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never through an HTTP proxy
+with opener.open(f"http://127.0.0.1:{sys.argv[1]}/api", timeout=4) as r:
     version = json.load(r).get("version", "?")
 print(f"jupyter server {version} answers on port {sys.argv[1]}")
 PY

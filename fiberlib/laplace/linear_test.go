@@ -75,6 +75,26 @@ func TestBayesianLinearRegressionIsExact(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// FitSigma: σ² is the mean squared residual at the MAP, so log p(D|θ*) = −(n/2)(log 2πσ² + 1).
+	fs, err := laplace.Fit(net, theta, laplace.Options{SubsetOfWeights: laplace.AllWeights, HessianStructure: laplace.Diag, Tuning: laplace.TuneNone, FitSigma: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rss := 0.0
+	for i := 0; i < n; i++ {
+		r := float64(ds.Y[i])
+		for j := 0; j <= d; j++ {
+			r -= phi.At(i, j) * float64(theta[j])
+		}
+		rss += r * r
+	}
+	s2 := rss / n
+	if e := relErr(fs.Sigma(), math.Sqrt(s2), 0); e > 1e-5 {
+		t.Errorf("FitSigma: σ = %g, √(RSS/n) = %g", fs.Sigma(), math.Sqrt(s2))
+	}
+	if want := -n / 2 * (math.Log(2*math.Pi*s2) + 1); relErr(fs.LogLikelihood(), want, 1) > 1e-5 {
+		t.Errorf("FitSigma: log likelihood %g, want %g", fs.LogLikelihood(), want)
+	}
 	variance := la.PosteriorVariance()
 	for j := 0; j <= d; j++ {
 		g := 0.0

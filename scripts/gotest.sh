@@ -8,7 +8,7 @@ echo "== go test ./..."
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 # Package lines, failures and skips (with the lines that explain them) as they come; not the RUN/PASS chatter.
-go test -count=1 -v "$@" ./... 2>&1 | tee "$log" | awk '
+go test -count=1 -timeout 30m -v "$@" ./... 2>&1 | tee "$log" | awk '
   /^=== (RUN|PAUSE|CONT|NAME)/ { next }
   /^ *--- PASS/ { next }
   /^(ok|FAIL|\?) / || /^FAIL$/ || /^ *--- (FAIL|SKIP)/ || /^panic:/ || /^# / || /\.go:[0-9]+:/ { print; fflush() }

@@ -29,8 +29,6 @@ type checkpointFile struct {
 	Snapshots []Snapshot
 }
 
-var osStat = os.Stat
-
 // SaveCheckpoint writes the walk to path atomically (a temporary file in the same directory, synced, then
 // renamed over path), so an interruption never leaves a half-written checkpoint.
 func (w *Walker) SaveCheckpoint(path string) error {

@@ -103,7 +103,12 @@ func TestCheckpointResumeIsIdentical(t *testing.T) {
 		t.Errorf("temporary files left behind: %v", matches)
 	}
 
-	// A checkpoint is refused for other options or another target.
+	// A checkpoint is refused for other options, another MAP or another target.
+	moved := append([]float32(nil), mapTheta...)
+	moved[0] += 0.5
+	if _, err := fiber.Walk(context.Background(), b, lr, moved, o); err == nil || !strings.Contains(err.Error(), "another MAP") {
+		t.Errorf("resuming from another MAP: err = %v", err)
+	}
 	o2 := opts
 	o2.Seed = 10
 	if _, err := fiber.LoadCheckpoint(b, lr, path, &o2); err == nil || !strings.Contains(err.Error(), "Seed") {

@@ -96,8 +96,10 @@ type Options struct {
 	NoiseTemperature float64
 
 	// BatchSize is the number of examples per gradient step (drawn with replacement, shared by all particles,
-	// fresh every step). 0, the default, or ≥ NumData means the full batch. Diagnostics always use the full
-	// batch.
+	// fresh every step). 0, the default, or ≥ NumData means the full batch. With minibatches the controls use
+	// the paired rise ℓ_B(θ) − ℓ_B(θ*) on the step's batch (one extra forward pass at θ*); diagnostics always
+	// use the full batch. The minibatch gradient noise adds to the walk's spread: keep the full batch where
+	// it fits.
 	BatchSize int
 
 	// Walk lists the parameter ranges that walk; the other parameters stay at θ*. Default: all.

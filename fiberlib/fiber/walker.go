@@ -5,13 +5,14 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"slices"
 	"time"
 
 	"github.com/gomlx/compute"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 
-	"github.com/fiberbnn/fiberbnn/fiberlib/internal/gloop"
 	"github.com/fiberbnn/fiberbnn/fiberlib/posterior"
 )
 
@@ -109,12 +110,16 @@ func MustNewWalker(b compute.Backend, target posterior.Target, mapTheta []float3
 }
 
 // Walk runs a whole walk: it resumes from opts.CheckpointPath when that file exists (made with the same
-// target and options), otherwise it starts at mapTheta. See Walker.Run.
+// target, MAP and options; anything else is an error), otherwise it starts at mapTheta. See Walker.Run.
 func Walk(ctx context.Context, b compute.Backend, target posterior.Target, mapTheta []float32, opts Options) (*Result, error) {
 	var w *Walker
 	var err error
 	if opts.CheckpointPath != "" && fileExists(opts.CheckpointPath) {
 		w, err = LoadCheckpoint(b, target, opts.CheckpointPath, &opts)
+		if err == nil && !slices.Equal(w.mapTheta, mapTheta) {
+			return nil, fmt.Errorf("fiber.Walk: checkpoint %q started from another MAP; delete it or use another path",
+				opts.CheckpointPath)
+		}
 	} else {
 		w, err = NewWalker(b, target, mapTheta, opts)
 	}
@@ -189,19 +194,27 @@ func drawDrifts(n int, mask []float32, seed int64) []float32 {
 // perDatumLoss returns ℓ(θ) = U(θ)/n on the full data for one parameter vector.
 func perDatumLoss(b compute.Backend, t posterior.Target, theta []float32) (float64, error) {
 	p := len(theta)
-	exec, err := NewExec(b, func(inputs []*Node) *Node {
-		th := Reshape(inputs[0], 1, p)
-		return MulScalar(t.Potential(th, inputs[1:]), 1/float64(max(t.NumData(), 1)))
-	})
-	if err != nil {
-		return 0, err
+	k := execKey{backend: b, target: t, graph: fmt.Sprintf("loss|%d", p)}
+	execMu.Lock()
+	pair, ok := execCache[k]
+	if !ok {
+		exec, err := NewExec(b, func(inputs []*Node) *Node {
+			th := Reshape(inputs[0], 1, p)
+			return MulScalar(t.Potential(th, inputs[1:]), 1/float64(max(t.NumData(), 1)))
+		})
+		if err != nil {
+			execMu.Unlock()
+			return 0, err
+		}
+		pair = execPair{walk: exec.WithName("fiber_loss")}
+		execCache[k] = pair
 	}
-	defer exec.Finalize()
+	execMu.Unlock()
 	args := []any{theta}
 	for _, d := range t.Data() {
 		args = append(args, d)
 	}
-	out, err := callSafe(exec, args...)
+	out, err := callSafe(pair.walk, args...)
 	if err != nil {
 		return 0, fmt.Errorf("fiber: evaluating the potential at θ*: %w", err)
 	}
@@ -251,18 +264,12 @@ func (w *Walker) Advance(steps int) error {
 }
 
 func (w *Walker) advanceChunk() error {
-	st := &stepper{s: w.set, target: w.target, keys: newStreamKeys(w.set.Seed)}
 	if w.exec == nil {
-		exec, err := NewExec(w.backend, st.chunk(w.set.RecordEvery, gloop.UseWhile(w.backend)))
+		p, err := w.walkExecs()
 		if err != nil {
 			return err
 		}
-		w.exec = exec.WithName("fiber_walk")
-		diag, err := NewExec(w.backend, st.diagnostics(w.set.RecordEvery))
-		if err != nil {
-			return err
-		}
-		w.diagExec = diag.WithName("fiber_diagnostics")
+		w.exec, w.diagExec = p.walk, p.diag
 	}
 	consts := []any{w.mapTheta, tensors.FromFlatDataAndDimensions(w.drift, w.set.Particles, w.set.NumParams),
 		w.set.walkMask(), float32(w.lossStar)}
@@ -377,7 +384,7 @@ func (w *Walker) MustRun() *Result {
 }
 
 func fileExists(path string) bool {
-	_, err := osStat(path)
+	_, err := os.Stat(path)
 	return err == nil
 }
 

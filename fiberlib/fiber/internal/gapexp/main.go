@@ -53,6 +53,7 @@ func main() {
 		{"budget-project", fiber.Options{Project: true}},
 		{"budget-noise1", fiber.Options{NoiseTemperature: 1}},
 		{"budget-batch16", fiber.Options{BatchSize: 16}},
+		{"budget-batch40", fiber.Options{BatchSize: 40}},
 		{"budget-fixedeps", fiber.Options{FixedEpsilon: true, Epsilon: 0.01}},
 		{"budget-growth0.03", fiber.Options{EpsilonGrowth: 0.03}},
 		{"T4000-g0.03", fiber.Options{Steps: 4000, EpsilonGrowth: 0.03}},

@@ -28,6 +28,8 @@ var (
 	flagSplits = flag.Int("splits", 1, "number of splits (from 0)")
 	flagSteps  = flag.String("steps", "4000", "comma-separated walk lengths to compare")
 	flagN      = flag.Int("particles", 64, "particles")
+	flagTau    = flag.Float64("taufrac", 1, "τ as a fraction of the default P/(2n)")
+	flagNoise  = flag.Float64("noise", 0, "NoiseTemperature")
 )
 
 func main() {
@@ -65,7 +67,8 @@ func main() {
 				var steps int
 				fmt.Sscan(ts, &steps)
 				t0 := time.Now()
-				r, err := fiber.Walk(context.Background(), b, net, theta, fiber.Options{Seed: int64(k + 1), Steps: steps, Particles: *flagN})
+				r, err := fiber.Walk(context.Background(), b, net, theta, fiber.Options{Seed: int64(k + 1), Steps: steps, Particles: *flagN,
+					Tau: *flagTau * float64(net.NumParams()) / float64(2*net.NumData()), NoiseTemperature: *flagNoise})
 				check(err)
 				el := time.Since(t0)
 				nll, rmse := testMetrics(net, std, r.Positions, te)

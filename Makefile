@@ -4,6 +4,7 @@
 #   make test    set up everything, then go vet, all Go tests, and every notebook executed headless
 #
 # Other targets: setup, doctor, vet, gotest, notebooks, bench, clean (removes bin/, .venv/, notebooks/_out/).
+# Docker (docker/README.md): docker-recipe-check (part of test), docker-context, docker-image, docker-check.
 # Set-up lives in the checkout (bin/, .venv/) and in $(FIBERBNN_HOME) (default ~/.cache/fiberbnn).
 
 SHELL := /bin/bash
@@ -21,7 +22,7 @@ endif
 endif
 export PATH := $(CURDIR)/bin:$(PATH)
 
-.PHONY: all setup lab test doctor vet gotest notebooks bench clean
+.PHONY: all setup lab test doctor vet gotest notebooks bench clean docker-recipe-check docker-context docker-image docker-check
 
 all: test
 
@@ -32,7 +33,7 @@ lab: setup
 	@scripts/lab.sh
 
 test: setup
-	@$(MAKE) --no-print-directory vet gotest notebooks
+	@$(MAKE) --no-print-directory vet gotest notebooks docker-recipe-check
 
 doctor:
 	@bin/fiberkernel doctor
@@ -51,6 +52,26 @@ notebooks:
 
 bench:
 	go test -run '^$$' -bench . -benchtime 2s ./fiberlib/backend/
+
+# The Docker image's install recipe, checked on this host (no root, no Docker engine needed). It checks what
+# `make setup` installed (test runs setup first; alone: make setup docker-recipe-check).
+docker-recipe-check:
+	@echo "== docker image recipe (docker/install.sh check)"
+	@docker/install.sh check
+
+# Docker build context (build/docker-context) and image; DOCKER=podman works too. CUDA=13 (or 12): GPU image.
+DOCKER ?= docker
+DOCKER_CONTEXT ?= $(CURDIR)/build/docker-context
+docker-context:
+	@docker/context.sh "$(DOCKER_CONTEXT)"
+
+docker-image: docker-context
+	$(DOCKER) build -f "$(DOCKER_CONTEXT)/fiberbnn/docker/Dockerfile" $(if $(CUDA),--build-arg CUDA=$(CUDA) -t fiberbnn:cuda$(CUDA),-t fiberbnn:cpu) "$(DOCKER_CONTEXT)"
+
+# A real image build without a Docker engine (buildah, chroot isolation, a debootstrapped base, the local Go).
+# Needs root and Debian's package mirror; not part of test.
+docker-check:
+	@docker/buildah-check.sh
 
 clean:
 	rm -rf bin .venv notebooks/_out

@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/fiberbnn/fiberbnn/fiberlib/backend"
 	"github.com/fiberbnn/fiberbnn/fiberlib/data"
+	"github.com/fiberbnn/fiberbnn/fiberlib/fiber"
 	"github.com/fiberbnn/fiberbnn/fiberlib/internal/gloop"
 	"github.com/fiberbnn/fiberbnn/fiberlib/nets"
 	"github.com/fiberbnn/fiberbnn/fiberlib/posterior"
@@ -16,11 +18,12 @@ import (
 )
 
 // Cost of one more posterior sample: the flow (one forward pass) against the fiber walk (T gradient
-// steps of one particle). The walk is not on main yet, so its cost is measured on the walk's own update,
-// θ ← θ + ε·d − η·∇U(θ), for 64 particles of the gap-toy network (1×50 tanh MLP, P = 151, 80 points,
-// full batch), 100 steps per compiled call; a walk of T = 2000 steps costs 2000 of these per sample.
+// steps of one particle). BenchmarkWalk runs the real walk (fiber.Walk, default settings: 64 particles,
+// T = 4000 steps) on the gap toy (1×50 tanh MLP, P = 151, 80 points, full batch) and reports its cost per
+// sample; BenchmarkWalkStep times the bare update θ ← θ + ε·d − η·∇U(θ) of 64 particles, 100 steps per
+// compiled call, as a lower bound (walk-ns/sample = 2000 steps of it).
 //
-//	go test -run XXX -bench . -benchtime 20x ./fiberlib/flow/
+//	go test -run XXX -bench . -benchtime 10x ./fiberlib/flow/    (BenchmarkWalk: -benchtime 1x)
 
 const (
 	benchParticles = 64
@@ -39,6 +42,24 @@ func gapNetwork(b *testing.B) *posterior.Network {
 		b.Fatal(err)
 	}
 	return net
+}
+
+// BenchmarkWalk measures the fiber walk on the gap toy, per sample (one final position per particle),
+// compilation included.
+func BenchmarkWalk(b *testing.B) {
+	g := newGapToy(b)
+	be := backend.MustNew()
+	opts := fiber.Options{Particles: benchParticles, Seed: 1}
+	b.ResetTimer() // each walk compiles its own executables: included, as a user pays it for every walk
+	for b.Loop() {
+		if _, err := fiber.Walk(context.Background(), be, g.net, g.mapT, opts); err != nil {
+			b.Fatal(err)
+		}
+	}
+	perSample := float64(b.Elapsed().Nanoseconds()) / float64(b.N) / benchParticles
+	b.ReportMetric(perSample, "ns/sample")
+	b.ReportMetric(1e9/perSample, "samples/s")
+	b.ReportMetric(0, "ns/op")
 }
 
 // BenchmarkWalkStep measures one walk step for one particle (reported as ns/particle-step) and the

@@ -31,9 +31,9 @@ var logw io.Writer = os.Stderr
 
 type flags struct {
 	mode, study, methods, sets, out, dataDir, act string
-	splits, fmnistTrain, fmnistTest         int
-	seed                                    uint64
-	resume, noPlots                         bool
+	splits, fmnistTrain, fmnistTest               int
+	seed                                          uint64
+	resume, noPlots                               bool
 }
 
 func main() {

@@ -12,7 +12,9 @@ import (
 	"gonum.org/v1/plot/vg"
 )
 
-func plotName(study, set string) string { return fmt.Sprintf("plots/%s_%s_nll_vs_cost.svg", study, set) }
+func plotName(study, set string) string {
+	return fmt.Sprintf("plots/%s_%s_nll_vs_cost.svg", study, set)
+}
 
 func plotLinks(study string, sets []string) []string {
 	var out []string

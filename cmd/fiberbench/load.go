@@ -14,8 +14,8 @@ func settingsFor(study string, quick bool) settings {
 	s := settings{MAPSteps: 4000, MinEpochs: 40, Samples: 64, Members: 5, WalkSteps: 4000, Particles: 64,
 		SWAGEpochs: 20, FlowSteps: 3000, Alpha: 1}
 	if quick {
-		s = settings{MAPSteps: 800, MinEpochs: 10, Samples: 32, Members: 5, WalkSteps: 400, Particles: 32,
-			SWAGEpochs: 5, FlowSteps: 300, Alpha: 1}
+		s = settings{MAPSteps: 600, MinEpochs: 10, Samples: 32, Members: 5, WalkSteps: 400, Particles: 32,
+			SWAGEpochs: 5, FlowSteps: 200, Alpha: 1}
 	}
 	if study == "fmnist" {
 		s.LastLayerWalk = true

@@ -33,7 +33,7 @@ type flags struct {
 	mode, study, methods, sets, out, dataDir, act string
 	splits, fmnistTrain, fmnistTest               int
 	seed                                          uint64
-	resume, noPlots                               bool
+	resume, noPlots, strict                       bool
 }
 
 func main() {
@@ -51,6 +51,7 @@ func main() {
 	flag.IntVar(&fl.fmnistTest, "fmnist-test", 0, "Fashion-MNIST and MNIST test rows used (default: quick 1000, full 10000)")
 	flag.StringVar(&fl.act, "act", "tanh", "hidden activation of the UCI MLPs (tanh or relu)")
 	flag.BoolVar(&fl.noPlots, "no-plots", false, "skip the SVG plots")
+	flag.BoolVar(&fl.strict, "strict", false, "exit with status 1 when any cell failed (make test uses it)")
 	flag.Parse()
 	if err := run(fl); err != nil {
 		fmt.Fprintln(os.Stderr, "fiberbench:", err)
@@ -151,6 +152,17 @@ func run(fl flags) error {
 		return err
 	}
 	fmt.Fprintf(logw, "fiberbench: wrote %s (%s)\n", fl.out, time.Since(start).Round(time.Second))
+	if fl.strict {
+		var failed []string
+		for _, c := range st.cells {
+			if c.Error != "" {
+				failed = append(failed, fmt.Sprintf("%s/%s/%d/%s: %s", c.Study, c.Set, c.Split, c.Method, c.Error))
+			}
+		}
+		if len(failed) > 0 {
+			return fmt.Errorf("-strict: %d cells failed:\n  %s", len(failed), strings.Join(failed, "\n  "))
+		}
+	}
 	return nil
 }
 

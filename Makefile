@@ -32,7 +32,7 @@ lab: setup
 	@scripts/lab.sh
 
 test: setup
-	@$(MAKE) --no-print-directory vet gotest notebooks
+	@$(MAKE) --no-print-directory vet gotest notebooks bench-quick
 
 doctor:
 	@bin/fiberkernel doctor

@@ -65,19 +65,20 @@ func (p *problem) evaluate(pred predictor) (map[string]float64, float64, error) 
 		return nil, el, fmt.Errorf("predict: no classification predictive")
 	}
 	labels := p.test.Labels
-	if m["acc"], err = metrics.Accuracy(cl.Probs, cl.C, labels); err != nil {
+	acc, err := metrics.Accuracy(cl.Probs, cl.C, labels)
+	if err != nil {
 		return nil, el, err
 	}
+	m["acc"] = 100 * acc
 	nll, err := cl.NLL(labels)
 	if err != nil {
 		return nil, el, err
 	}
 	m["nll"] = mean(nll)
-	ece, err := metrics.ECEBins(cl.Probs, cl.C, labels, metrics.DefaultBins)
-	if err != nil {
+	// metrics.ECE is in percent already (15 equal-width bins).
+	if m["ece"], err = metrics.ECE(cl.Probs, cl.C, labels); err != nil {
 		return nil, el, err
 	}
-	m["ece"] = 100 * ece
 	if m["brier"], err = metrics.Brier(cl.Probs, cl.C, labels); err != nil {
 		return nil, el, err
 	}

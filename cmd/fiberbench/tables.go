@@ -20,7 +20,7 @@ var metricOrder = []string{"nll", "rmse", "acc", "ece", "brier", "auroc_entropy"
 var metricTitles = map[string]string{
 	"nll":           "Test NLL per point (lower is better)",
 	"rmse":          "Test RMSE (lower is better)",
-	"acc":           "Test accuracy (higher is better)",
+	"acc":           "Test accuracy, % (higher is better)",
 	"ece":           "ECE, 15 bins, % (lower is better)",
 	"brier":         "Brier score (lower is better)",
 	"auroc_entropy": "OOD AUROC vs MNIST, predictive entropy (higher is better)",
@@ -90,7 +90,7 @@ func fmtSummary(s metrics.Summary, dec int) string {
 
 func decimals(metric string) int {
 	switch metric {
-	case "ece":
+	case "ece", "acc":
 		return 2
 	}
 	return 3

@@ -24,8 +24,12 @@ func TestContextStaging(t *testing.T) {
 	if err := os.WriteFile(tarball, []byte("not really a tarball"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	ca := filepath.Join(dir, "proxy-ca.pem")
+	if err := os.WriteFile(ca, []byte("-----BEGIN CERTIFICATE-----\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	out := filepath.Join(dir, "ctx")
-	stdout, stderr, err := runScript(t, []string{"FIBERBNN_DATA=" + data, "GO_TARBALL=" + tarball}, "context.sh", out)
+	stdout, stderr, err := runScript(t, []string{"FIBERBNN_DATA=" + data, "GO_TARBALL=" + tarball, "BUILD_CA_BUNDLE=" + ca}, "context.sh", out)
 	if err != nil {
 		t.Fatalf("context.sh failed: %v\n%s%s", err, stdout, stderr)
 	}
@@ -40,8 +44,14 @@ func TestContextStaging(t *testing.T) {
 	if got := mustRead("shared/data/toy/points.csv"); got != "x,y\n1,2\n" {
 		t.Errorf("staged data file holds %q", got)
 	}
-	if got := mustRead("toolchain/go-test.tar.gz"); got != "not really a tarball" {
+	if got := mustRead("local/go-test.tar.gz"); got != "not really a tarball" {
 		t.Errorf("staged tarball holds %q", got)
+	}
+	if got := mustRead("local/build-ca.pem"); got != "-----BEGIN CERTIFICATE-----\n" {
+		t.Errorf("staged CA bundle holds %q", got)
+	}
+	if !strings.Contains(stdout, "--build-arg GO_TARBALL=go-test.tar.gz --build-arg BUILD_CA=build-ca.pem") {
+		t.Errorf("context.sh should print the build command with both build args; stdout:\n%s", stdout)
 	}
 	goMod, _ := os.ReadFile(filepath.Join(repoRoot, "go.mod"))
 	if got := mustRead("fiberbnn/go.mod"); got != string(goMod) {
@@ -84,10 +94,10 @@ func TestContextStaging(t *testing.T) {
 	}
 
 	// Staging again replaces the context; without data it fails naming the fix.
-	if _, stderr, err := runScript(t, []string{"FIBERBNN_DATA=" + filepath.Join(dir, "nodata"), "GO_TARBALL"}, "context.sh", out); err == nil || !strings.Contains(stderr, "FIBERBNN_DATA") {
+	if _, stderr, err := runScript(t, []string{"FIBERBNN_DATA=" + filepath.Join(dir, "nodata"), "GO_TARBALL", "BUILD_CA_BUNDLE"}, "context.sh", out); err == nil || !strings.Contains(stderr, "FIBERBNN_DATA") {
 		t.Errorf("context.sh without data: want an error naming FIBERBNN_DATA, got %v\n%s", err, stderr)
 	}
-	if _, err := os.Stat(filepath.Join(out, "toolchain", "go-test.tar.gz")); err != nil {
+	if _, err := os.Stat(filepath.Join(out, "local", "go-test.tar.gz")); err != nil {
 		t.Errorf("a failed staging must leave the previous context alone: %v", err)
 	}
 }

@@ -17,7 +17,8 @@
 #
 # Environment: GO_TARBALL (a local Go tarball), GO_SHA256 (overrides the pinned sha256, for a toolchain you
 # packed yourself), GO_PREFIX, FIBERBNN_CUDA (13, 12 or empty), FIBERBNN_CUDA_DIR (default /opt/fiberbnn/cuda),
-# FIBERBNN_USER_UID (default 1000), RUN_NOTEBOOKS (default 1), FIBERBNN_ROOT (the checkout).
+# FIBERBNN_USER_UID (default 1000), RUN_NOTEBOOKS (default 1), FIBERBNN_ROOT (the checkout), FIBERBNN_BUILD_CA
+# (a PEM bundle every download of this run trusts instead of the system's: builds behind a TLS-intercepting proxy).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -31,6 +32,13 @@ USER_UID="${FIBERBNN_USER_UID:-1000}"
 say() { printf 'docker-recipe: %s\n' "$*"; }
 die() { printf 'docker-recipe: ERROR: %s\n' "$*" >&2; exit 1; }
 is_root() { [ "$(id -u)" = 0 ]; }
+
+if [ -n "${FIBERBNN_BUILD_CA:-}" ]; then
+  [ -s "$FIBERBNN_BUILD_CA" ] || die "FIBERBNN_BUILD_CA=$FIBERBNN_BUILD_CA is not a file"
+  # curl, pip (and the requests it vendors), Python's ssl, Go's crypto/x509, git.
+  export SSL_CERT_FILE="$FIBERBNN_BUILD_CA" CURL_CA_BUNDLE="$FIBERBNN_BUILD_CA" PIP_CERT="$FIBERBNN_BUILD_CA" \
+    REQUESTS_CA_BUNDLE="$FIBERBNN_BUILD_CA" GIT_SSL_CAINFO="$FIBERBNN_BUILD_CA"
+fi
 sha256_of() { sha256sum "$1" | awk '{print $1}'; }
 
 # --- root: Debian packages, user, directories ---------------------------------------------------------------

@@ -97,6 +97,12 @@ func TestInstallGo(t *testing.T) {
 		t.Errorf("second install.sh go should find Go installed: %v\n%s%s", err, stdout, stderr)
 	}
 
+	// A missing build CA bundle is an error, not a silent fall-back to the system's roots.
+	_, stderr, err = runScript(t, []string{"GO_PREFIX=" + prefix, "FIBERBNN_BUILD_CA=" + filepath.Join(dir, "no-ca.pem")}, "install.sh", "go")
+	if err == nil || !strings.Contains(stderr, "no-ca.pem") {
+		t.Errorf("install.sh with a missing FIBERBNN_BUILD_CA: want an error naming it, got %v\n%s", err, stderr)
+	}
+
 	// A tarball of another Go version is refused even when its sha256 is the expected one.
 	other, otherSum := fakeGoTarball(t, t.TempDir(), "1.25.0")
 	prefix2 := filepath.Join(dir, "prefix2")

@@ -3,7 +3,7 @@
 #   make lab     set up everything (idempotent), then start JupyterLab on 127.0.0.1 with a token, on notebooks/
 #   make test    set up everything, then go vet, all Go tests, and every notebook executed headless
 #
-# Other targets: setup, doctor, vet, gotest, notebooks, bench, clean (removes bin/, .venv/, notebooks/_out/).
+# Other targets: setup, doctor, vet, gotest, notebooks, bench, bench-quick, gobench, clean (removes bin/, .venv/, notebooks/_out/).
 # Docker (docker/README.md): docker-recipe-check (part of test), docker-context, docker-image, docker-check.
 # Set-up lives in the checkout (bin/, .venv/) and in $(FIBERBNN_HOME) (default ~/.cache/fiberbnn).
 
@@ -22,7 +22,7 @@ endif
 endif
 export PATH := $(CURDIR)/bin:$(PATH)
 
-.PHONY: all setup lab test doctor vet gotest notebooks bench clean docker-recipe-check docker-context docker-image docker-check
+.PHONY: all setup lab test doctor vet gotest notebooks bench bench-quick gobench clean docker-recipe-check docker-context docker-image docker-check
 
 all: test
 
@@ -33,7 +33,7 @@ lab: setup
 	@scripts/lab.sh
 
 test: setup
-	@$(MAKE) --no-print-directory vet gotest notebooks docker-recipe-check
+	@$(MAKE) --no-print-directory vet gotest notebooks bench-quick docker-recipe-check
 
 doctor:
 	@bin/fiberkernel doctor
@@ -50,7 +50,21 @@ notebooks:
 	@echo "== notebooks (headless, through fiberkernel run)"
 	@bin/fiberkernel run
 
+# The literature benchmarks (cmd/fiberbench; see bench/README.md). Full protocol by default (hours on 2
+# cores); e.g. make bench BENCH_ARGS="-mode full -study uci-reg -splits 2" or add -resume to continue a run.
+BENCH_ARGS ?= -mode full
 bench:
+	go run ./cmd/fiberbench $(BENCH_ARGS)
+
+# Quick mode (one small set, one split, short schedules) into a temporary folder; fails if any method fails.
+bench-quick:
+	@echo "== fiberbench quick mode"
+	@out=$$(mktemp -d) && go run ./cmd/fiberbench -mode quick -strict -out "$$out" && \
+		grep -q "Fiber walk + flow" "$$out/results.md" && test -s "$$out/plots/uci-reg_bostonHousing_nll_vs_cost.svg" && \
+		rm -rf "$$out" && echo "fiberbench quick: ok"
+
+# Go micro-benchmarks of the backend.
+gobench:
 	go test -run '^$$' -bench . -benchtime 2s ./fiberlib/backend/
 
 # The Docker image's install recipe, checked on this host (no root, no Docker engine needed). It checks what

@@ -119,5 +119,7 @@ if [ ! -d /usr/share/datasets/fashion-mnist ]; then
   fi
 fi
 
+say "set-up done in ${SECONDS} s"
+
 # --- 6. check -------------------------------------------------------------------------------------------
 "$BIN/fiberkernel" doctor

@@ -188,20 +188,28 @@ func maxPool(h *graph.Node, p int) *graph.Node {
 	return graph.ReduceMax(h, 3, 5)
 }
 
+// localScalar returns a fresh (uncached) scalar constant of x's dtype in the function being built. GoMLX
+// v0.28.2 caches Scalar/ScalarZero/MulScalar constants per graph, not per function, so a cached constant first
+// made outside a While loop cannot be used inside its body ("operands are not part of the function"); the
+// activations are used both outside and inside loops (e.g. the walk's power iteration and its steps).
+func localScalar(x *graph.Node, v float64) *graph.Node {
+	return graph.Const(x.Graph(), shapes.CastAsDType(v, x.DType()))
+}
+
 // applyActivation applies act element-wise.
 func applyActivation(act Activation, x *graph.Node) *graph.Node {
 	switch act {
 	case Tanh, "":
 		return graph.Tanh(x)
 	case ReLU:
-		return graph.Max(x, graph.ScalarZero(x.Graph(), x.DType()))
+		return graph.Max(x, localScalar(x, 0))
 	case GELU:
-		cdf := graph.MulScalar(graph.AddScalar(graph.Erf(graph.MulScalar(x, 1/math.Sqrt2)), 1), 0.5)
+		cdf := graph.Mul(graph.Add(graph.Erf(graph.Mul(x, localScalar(x, 1/math.Sqrt2))), localScalar(x, 1)), localScalar(x, 0.5))
 		return graph.Mul(x, cdf)
 	case Sigmoid:
 		return graph.Sigmoid(x)
-	case Softplus:
-		return graph.Softplus(x)
+	case Softplus: // log(1 + eˣ) = max(x, 0) + log1p(e^{−|x|}), stable for large |x|
+		return graph.Add(graph.Max(x, localScalar(x, 0)), graph.Log1P(graph.Exp(graph.Neg(graph.Abs(x)))))
 	case SiLU:
 		return graph.Mul(x, graph.Sigmoid(x))
 	case Identity:

@@ -175,6 +175,22 @@ func (e *Evaluator) LogDensityAndGrad(theta []float32) (logp, grad []float32, er
 	return u, g, nil
 }
 
+// LogDensityAndGradBatch is LogDensityAndGrad on the minibatch of the given rows (likelihood scaled by
+// NumData()/len(rows)).
+func (e *Evaluator) LogDensityAndGradBatch(theta []float32, rows []int) (logp, grad []float32, err error) {
+	u, g, err := e.PotentialAndGradBatch(theta, rows)
+	if err != nil {
+		return nil, nil, err
+	}
+	for i := range u {
+		u[i] = -u[i]
+	}
+	for i := range g {
+		g[i] = -g[i]
+	}
+	return u, g, nil
+}
+
 // HVP returns the Hessian-vector products ∇²U(θᵢ) vᵢ [N, P] on the full data, for theta and v both
 // row-major [N, P] (exact second-order reverse-mode differentiation; see HVP).
 func (e *Evaluator) HVP(theta, v []float32) ([]float32, error) {

@@ -21,8 +21,8 @@ func HVP(t Target, theta, v *Node, data []*Node) *Node {
 type EigenOptions struct {
 	// Iterations is the maximum number of subspace iterations (default 200).
 	Iterations int
-	// Tolerance stops the iteration when every Ritz value changes by less than Tolerance relative to the
-	// largest one (default 1e-5).
+	// Tolerance stops the iteration when every Ritz value λᵢ changes by less than Tolerance·|λᵢ| in one
+	// iteration (values below 1e-6 of the largest count as 1e-6 of the largest) (default 1e-5).
 	Tolerance float64
 	// Seed seeds the random start vectors.
 	Seed uint64
@@ -115,10 +115,10 @@ func TopEigen(ev *Evaluator, theta []float32, k int, opts EigenOptions) (*Eigen,
 		hy := rotate(w, q)
 		res.Iterations = it
 		if vals != nil {
-			scale := math.Max(math.Abs(lam[0]), 1e-30)
+			floor := math.Max(1e-6*math.Abs(lam[0]), 1e-30)
 			done := true
 			for i := range lam {
-				done = done && math.Abs(lam[i]-vals[i]) <= opts.Tolerance*scale
+				done = done && math.Abs(lam[i]-vals[i]) <= opts.Tolerance*math.Max(math.Abs(lam[i]), floor)
 			}
 			if done {
 				vals, v = lam, y

@@ -83,6 +83,7 @@ func NewTrainer(net *posterior.Network, opts Options) (*Trainer, error) {
 	tr.stepsPerEpoch = max(1, n/tr.batch)
 	useWhile := gloop.UseWhile(b)
 	tr.st = newStepper(b, tr.trainNet, o, tr.batch, useWhile)
+	tr.st.totalSteps = o.Epochs * tr.stepsPerEpoch
 	tr.maxCall = tr.stepsPerEpoch * o.EvalEvery
 	if !useWhile {
 		tr.maxCall = min(tr.maxCall, o.MaxUnrolledSteps)

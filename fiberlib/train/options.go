@@ -34,6 +34,16 @@ const (
 	SGD Optimizer = "sgd"
 )
 
+// Schedule names a learning-rate schedule.
+type Schedule string
+
+const (
+	// ConstantLR keeps the learning rate fixed.
+	ConstantLR Schedule = "constant"
+	// CosineLR decays it along half a cosine period over the planned steps (Epochs × steps per epoch).
+	CosineLR Schedule = "cosine"
+)
+
 // Options configure MAP. The zero value trains one member with Adam (learning rate 1e-3, batch 32) for
 // 100 epochs without early stopping, seed 0.
 type Options struct {
@@ -41,6 +51,11 @@ type Options struct {
 	Optimizer Optimizer
 	// LearningRate (default 1e-3 for Adam, 1e-2 for SGD), constant.
 	LearningRate float64
+	// Schedule of the learning rate over the run: ConstantLR (default) or CosineLR (from LearningRate
+	// down to FinalLRFraction·LearningRate at the last planned step, half a cosine period).
+	Schedule Schedule
+	// FinalLRFraction is the final learning rate of CosineLR relative to LearningRate (default 0).
+	FinalLRFraction float64
 	// Momentum of SGD (default 0: plain SGD).
 	Momentum float64
 	// Beta1, Beta2, Epsilon of Adam (defaults 0.9, 0.999, 1e-8).
@@ -100,6 +115,9 @@ func (o Options) withDefaults() (Options, error) {
 			o.LearningRate = 1e-2
 		}
 	}
+	if o.Schedule == "" {
+		o.Schedule = ConstantLR
+	}
 	if o.Beta1 == 0 {
 		o.Beta1 = 0.9
 	}
@@ -138,6 +156,8 @@ func (o Options) withDefaults() (Options, error) {
 		what string
 	}{
 		{!(o.LearningRate > 0) || math.IsInf(o.LearningRate, 0), fmt.Sprintf("LearningRate=%v, want > 0", o.LearningRate)},
+		{o.Schedule != ConstantLR && o.Schedule != CosineLR, fmt.Sprintf("unknown Schedule %q, want %q or %q", o.Schedule, ConstantLR, CosineLR)},
+		{!(o.FinalLRFraction >= 0 && o.FinalLRFraction <= 1), fmt.Sprintf("FinalLRFraction=%v, want in [0, 1]", o.FinalLRFraction)},
 		{!(o.Momentum >= 0 && o.Momentum < 1), fmt.Sprintf("Momentum=%v, want in [0, 1)", o.Momentum)},
 		{!(o.Beta1 >= 0 && o.Beta1 < 1) || !(o.Beta2 >= 0 && o.Beta2 < 1), fmt.Sprintf("Beta1=%v, Beta2=%v, want in [0, 1)", o.Beta1, o.Beta2)},
 		{!(o.Epsilon > 0), fmt.Sprintf("Epsilon=%v, want > 0", o.Epsilon)},

@@ -18,12 +18,14 @@ import (
 // for minibatches, perm [M, steps·B] int32 (the rows of each step's batch). Outputs: theta, mom1, mom2, t
 // and lossSum [M] (the sum over the call's steps of each member's minibatch objective U/n).
 type stepper struct {
-	net      *posterior.Network
-	opts     Options
-	batch    int
-	full     bool
-	useWhile bool
-	backend  compute.Backend
+	net  *posterior.Network
+	opts Options
+	// totalSteps is the number of planned steps (for the learning-rate schedule).
+	totalSteps int
+	batch      int
+	full       bool
+	useWhile   bool
+	backend    compute.Backend
 
 	mu    sync.Mutex
 	execs map[int]*Exec
@@ -76,6 +78,7 @@ func (s *stepper) body(step *Node, c, st []*Node) []*Node {
 	grad := Gradient(ReduceAllSum(obj), theta)[0]
 	o := s.opts
 	t1 := AddScalar(t, 1)
+	lr := s.learningRate(t) // scalar
 	var newTheta, newM1, newM2 *Node
 	switch o.Optimizer {
 	case Adam:
@@ -92,15 +95,28 @@ func (s *stepper) body(step *Node, c, st []*Node) []*Node {
 		mHat := Div(newM1, bc1)
 		vHat := Div(newM2, bc2)
 		upd := Div(mHat, AddScalar(Sqrt(vHat), o.Epsilon))
-		newTheta = Sub(theta, MulScalar(upd, o.LearningRate))
+		newTheta = Sub(theta, Mul(upd, lr))
 	case SGD:
 		newM1 = Add(MulScalar(mom1, o.Momentum), grad)
 		newM2 = mom2
-		newTheta = Sub(theta, MulScalar(newM1, o.LearningRate))
+		newTheta = Sub(theta, Mul(newM1, lr))
 	}
 	blend := func(nw, old *Node) *Node { return Add(old, Mul(active, Sub(nw, old))) }
 	return []*Node{blend(newTheta, theta), blend(newM1, mom1), blend(newM2, mom2), t1,
 		Add(lossSum, Mul(c[2], obj))}
+}
+
+// learningRate returns the scalar learning rate of the step that starts after t steps.
+func (s *stepper) learningRate(t *Node) *Node {
+	o := s.opts
+	if o.Schedule != CosineLR {
+		return MulScalar(OnesLike(t), o.LearningRate)
+	}
+	// lr = lr₀·(f + (1−f)·½(1 + cos(π·min(t/(T−1), 1)))): lr₀ at the first step, f·lr₀ at the last.
+	frac := MinScalar(MulScalar(t, 1/float64(max(1, s.totalSteps-1))), 1)
+	c := MulScalar(AddScalar(Cos(MulScalar(frac, math.Pi)), 1), 0.5)
+	f := o.FinalLRFraction
+	return MulScalar(AddScalar(MulScalar(c, 1-f), f), o.LearningRate)
 }
 
 // batchRows returns the rows [M, B] of step's batch from perm [M, steps·B]: a static slice when the step

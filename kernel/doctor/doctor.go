@@ -222,7 +222,7 @@ func checkBackend(choice backend.Choice, plugin Check) Check {
 		if c.Status == OK {
 			c.Status = Warn
 		}
-		c.Detail = "FALLBACK to the pure-Go backend (slow, about 25× below XLA on CPU): " + choice.Reason
+		c.Detail = "FALLBACK to the pure-Go backend (slow: a few times to 25× and more below XLA on CPU): " + choice.Reason
 		c.Fix = "install the PJRT CPU plugin: make setup   (or: bin/fiberkernel pjrt install)"
 		if !pjrt.Supported() {
 			c.Fix = pjrt.ErrUnsupportedPlatform.Error()

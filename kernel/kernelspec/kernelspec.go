@@ -217,6 +217,8 @@ func Problems(spec Spec, p project.Paths) []string {
 	}
 	if pp := spec.Env["PJRT_PLUGIN_LIBRARY_PATH"]; pp == "" {
 		out = append(out, "env has no PJRT_PLUGIN_LIBRARY_PATH")
+	} else if !slices.Contains(filepath.SplitList(pp), p.PluginDir) {
+		out = append(out, fmt.Sprintf("env PJRT_PLUGIN_LIBRARY_PATH=%s does not include %s (installed with another FIBERBNN_HOME?)", pp, p.PluginDir))
 	}
 	for _, d := range filepath.SplitList(spec.Env["PATH"]) {
 		if strings.Contains(d, "${") {

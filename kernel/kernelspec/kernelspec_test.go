@@ -132,6 +132,7 @@ func TestProblemsFindsBrokenSpecs(t *testing.T) {
 		{"no go_work", func(s *kernelspec.Spec) { s.Argv = s.Argv[:3] }, "no --go_work"},
 		{"other checkout", func(s *kernelspec.Spec) { s.Argv[3] = "--go_work=/elsewhere" }, "does not include this checkout"},
 		{"no plugin path", func(s *kernelspec.Spec) { delete(s.Env, "PJRT_PLUGIN_LIBRARY_PATH") }, "PJRT_PLUGIN_LIBRARY_PATH"},
+		{"other plugin dir", func(s *kernelspec.Spec) { s.Env["PJRT_PLUGIN_LIBRARY_PATH"] = "/elsewhere/pjrt" }, "another FIBERBNN_HOME"},
 		{"bad PATH", func(s *kernelspec.Spec) { s.Env["PATH"] = "/nonexistent/bin:${PATH}" }, "not a directory"},
 	} {
 		s := good

@@ -44,6 +44,9 @@ def main():
         kernel_name=kernel,
         timeout=int(timeout),
         startup_timeout=120,
+        # On a loaded machine the last outputs may trail the reply by seconds: wait for them (default 4 s).
+        iopub_timeout=60,
+        raise_on_iopub_timeout=True,
         allow_errors=False,
         record_timing=True,
         resources={"metadata": {"path": workdir}},

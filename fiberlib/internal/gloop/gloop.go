@@ -7,6 +7,11 @@
 //
 // A While body cannot capture nodes of the enclosing graph, so everything the body reads (data, constants)
 // is passed in consts and threaded through the loop unchanged.
+//
+// Two more GoMLX v0.28.2 pitfalls inside a While body: scalar constants are cached per graph, not per
+// function, so a constant made by ZerosLike, MulScalar, Scalar... in the enclosing graph and reused in the
+// body fails to build ("operands are not part of the function"): create constants inside the body, or pass
+// them in consts. And a While loop cannot be nested inside another on XLA.
 package gloop
 
 import (

@@ -1,0 +1,44 @@
+// Package flow is stage 2 of the method ("flow deformation"): it learns an invertible map from a standard
+// Gaussian onto posterior samples (from the fiber walk or any other method), so that new samples and their
+// densities cost one forward pass.
+//
+// # Model
+//
+// Samples θ₁..θ_N [P] around the MAP θ* are reduced to the span of their displacements Δ = θ − θ* by a
+// singular value decomposition (FitSubspace, gonum's mat.SVD; uncentred, so that θ* is the origin of the
+// coordinates), keeping r ≤ min(N−1, P) directions by a variance threshold or a given rank, optionally
+// whitened. On the coordinates c = diag(Scale)⁻¹ Uᵀ(θ − θ*) [r] a normalizing flow is fitted by maximum
+// likelihood:
+//
+//	θ = θ* + U·diag(Scale)·c,   c = Loc + Spread ⊙ T(z),   z ~ N(0, I_r),
+//
+// where Loc, Spread standardise the training coordinates and T is a stack of coupling layers (affine
+// RealNVP couplings with a tanh-soft-clamped log-scale, rational-quadratic spline couplings after Durkan
+// et al. 2019 with K bins on [−B, B] and identity tails, or both alternating), with a fixed permutation
+// (reversal or seeded random) before every layer after the first, and tanh MLP conditioners. T and T⁻¹
+// are exact, with exact log-determinants.
+//
+// # Densities
+//
+// q(θ) is a density on the r-dimensional affine subspace θ* + span(U), with respect to r-dimensional
+// volume on it: log q(θ) = log N(z) − log|det ∂c/∂z| − Σ log Scale. For a θ off the subspace, LogProb
+// evaluates q at its orthogonal projection and also returns the distance to the subspace; q says nothing
+// about the P − r directions it discarded. Importance weights against an unnormalised posterior,
+// log w = −U(θ) − log q(θ), therefore correct towards the posterior restricted to the subspace (all of it
+// when r = P); SampleImportance returns them self-normalised, with the Pareto-k̂ diagnostic and PSIS
+// smoothing (Vehtari et al. 2024; the generalized Pareto fit is Zhang & Stephens 2009), the effective sample
+// size, and Resample draws an equally weighted sample from them.
+//
+// # Training
+//
+// Adam on minibatches (epoch-wise shuffles), many steps per compiled call (gloop.Repeat: a graph While
+// loop on XLA), gradient-norm clipping, early stopping on a held-out fraction of the samples (the best
+// parameters are kept), every random choice from a seed. Optionally λ·E_z[U(θ* + U T(z))] is added to the
+// loss through a posterior.Target (reparameterised), to keep decoded parameters at low training loss.
+//
+// VAE is the autoencoder variant for comparison with the paper's description (encoder and decoder MLPs on
+// the same coordinates, ELBO training with the same loop; sampling decodes z ~ N(0, I_m)); it has no exact
+// density.
+//
+// Fitted flows are saved and loaded atomically and checksummed (Save, Load; kind "fiberbnn.flow").
+package flow

@@ -1,0 +1,199 @@
+package flow
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/fiberbnn/fiberbnn/fiberlib/internal/gloop"
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
+	. "github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+)
+
+// TrainReport tells how a fit went.
+type TrainReport struct {
+	// Steps is the number of Adam steps run (a multiple of StepsPerCall).
+	Steps int
+	// BestStep is the step after which the kept (best held-out) parameters were reached.
+	BestStep int
+	// NumTrain and NumValid are the sizes of the training and held-out splits.
+	NumTrain, NumValid int
+	// TrainLoss holds the mean training loss of each call (StepsPerCall steps), ValidLoss the held-out
+	// loss after each call.
+	TrainLoss, ValidLoss []float64
+	// BestValidLoss is the held-out loss of the kept parameters (for a flow: the held-out negative
+	// log-likelihood per sample, in nats, of the subspace coordinates, plus the potential term if λ > 0).
+	BestValidLoss float64
+	// SkippedSteps counts steps whose loss or gradient was not finite; their update was skipped.
+	SkippedSteps int
+	// EarlyStopped is true when training stopped because the held-out loss stopped improving.
+	EarlyStopped bool
+	// Duration is the wall time of the fit, compilation included.
+	Duration time.Duration
+}
+
+// objective is what trainAdam minimises.
+type objective struct {
+	// loss builds the minibatch loss (a scalar) from params [nParams], a batch [B, dim] of training rows,
+	// the RNG state (for reparameterised draws) and the extra constants; it returns the new RNG state.
+	loss func(params, batch, rng *Node, consts []*Node) (loss, newRNG *Node)
+	// valid builds the mean held-out loss (a scalar) over valid [Nv, dim].
+	valid func(params, valid *Node, consts []*Node) *Node
+}
+
+// split shuffles the n rows (seeded) and holds out a fraction of them.
+func split(n int, frac float64, seed uint64) (train, valid []int) {
+	perm := rand.New(rand.NewPCG(seed, 0x5851f42d4c957f2d)).Perm(n)
+	nv := int(math.Round(frac * float64(n)))
+	nv = max(1, min(nv, n-1))
+	return perm[nv:], perm[:nv]
+}
+
+// gatherRows copies rows idx of x [*, dim] into a new [len(idx), dim] slice.
+func gatherRows(x []float32, dim int, idx []int) []float32 {
+	out := make([]float32, 0, len(idx)*dim)
+	for _, i := range idx {
+		out = append(out, x[i*dim:(i+1)*dim]...)
+	}
+	return out
+}
+
+// batchStream yields minibatch indices epoch by epoch, each epoch a fresh permutation.
+type batchStream struct {
+	rng  *rand.Rand
+	n    int
+	perm []int
+	pos  int
+}
+
+func (s *batchStream) table(steps, batch int) []int32 {
+	t := make([]int32, 0, steps*batch)
+	for len(t) < steps*batch {
+		if s.pos >= len(s.perm) {
+			s.perm, s.pos = s.rng.Perm(s.n), 0
+		}
+		t = append(t, int32(s.perm[s.pos]))
+		s.pos++
+	}
+	return t
+}
+
+// trainAdam minimises obj over params, starting from init, with Adam on minibatches of train [Nt, dim],
+// StepsPerCall steps per compiled call, and early stopping on valid [Nv, dim]. It returns the parameters
+// with the best held-out loss.
+func trainAdam(b compute.Backend, init []float32, train, valid []float32, dim int, consts []*tensors.Tensor,
+	obj objective, o TrainOptions) ([]float32, TrainReport, error) {
+	start := time.Now()
+	nt, nv := len(train)/dim, len(valid)/dim
+	rep := TrainReport{NumTrain: nt, NumValid: nv, BestValidLoss: math.Inf(1)}
+	bs := min(o.BatchSize, nt)
+	spc := min(o.StepsPerCall, o.MaxSteps)
+	calls := (o.MaxSteps + spc - 1) / spc
+	totalSteps := float64(calls * spc)
+	useWhile := gloop.UseWhile(b)
+	const beta1, beta2, eps = 0.9, 0.999, 1e-8
+	lr, clip, cosine := o.LearningRate, o.ClipNorm, o.CosineDecay
+
+	// The training graph's main function holds nothing but the loop: GoMLX v0.28.2 caches scalar
+	// constants per graph, not per function, so a scalar built outside the While body and reused inside
+	// (or the reverse) fails to compile. The held-out loss is therefore a separate executable.
+	exec, err := NewExec(b, func(g *Graph, in []*Node) []*Node {
+		table, tr, extra := in[7], in[8], in[9:]
+		loopConsts := append([]*Node{table, tr}, extra...)
+		return gloop.Repeat(spc, useWhile, loopConsts, in[:7], func(step *Node, c, s []*Node) []*Node {
+			params, m, v, t, rng, lossAcc, skipped := s[0], s[1], s[2], s[3], s[4], s[5], s[6]
+			g := params.Graph()
+			row := Gather(c[0], step) // [bs] (Gather, not DynamicSlice: the Go backend lacks the latter)
+			batch := Gather(c[1], Reshape(row, bs, 1))
+			loss, newRNG := obj.loss(params, batch, rng, c[2:])
+			grad := Gradient(loss, params)[0]
+			gnorm := Sqrt(ReduceAllSum(Square(grad)))
+			ok := LogicalAnd(IsFinite(loss), IsFinite(gnorm))
+			if clip > 0 {
+				grad = Mul(grad, MinScalar(Div(Scalar(g, dtypes.Float32, clip), MaxScalar(gnorm, 1e-12)), 1))
+			}
+			t1 := AddScalar(t, 1)
+			rate := Scalar(g, dtypes.Float32, lr)
+			if cosine {
+				rate = MulScalar(AddScalar(Cos(MulScalar(t, math.Pi/totalSteps)), 1), 0.5*lr)
+			}
+			m1 := Add(MulScalar(m, beta1), MulScalar(grad, 1-beta1))
+			v1 := Add(MulScalar(v, beta2), MulScalar(Square(grad), 1-beta2))
+			corr := Div(Sqrt(OneMinus(Pow(Scalar(g, dtypes.Float32, beta2), t1))),
+				OneMinus(Pow(Scalar(g, dtypes.Float32, beta1), t1)))
+			p1 := Sub(params, Mul(Mul(rate, corr), Div(m1, AddScalar(Sqrt(v1), eps))))
+			keep := func(newV, oldV *Node) *Node { return Where(ok, newV, oldV) }
+			return []*Node{keep(p1, params), keep(m1, m), keep(v1, v), keep(t1, t), newRNG,
+				Add(lossAcc, Where(ok, loss, ZerosLike(loss))),
+				Add(skipped, Where(ok, ZerosLike(loss), OnesLike(loss)))}
+		})
+	})
+	if err != nil {
+		return nil, rep, fmt.Errorf("flow: building the training step: %w", err)
+	}
+	defer exec.Finalize()
+	validExec, err := NewExec(b, func(g *Graph, in []*Node) []*Node {
+		return []*Node{obj.valid(in[0], in[1], in[2:])}
+	})
+	if err != nil {
+		return nil, rep, fmt.Errorf("flow: building the held-out loss: %w", err)
+	}
+	defer validExec.Finalize()
+
+	rngState, err := RNGStateFromSeed(int64(o.Seed))
+	if err != nil {
+		return nil, rep, err
+	}
+	zeros := make([]float32, len(init))
+	validT := tensors.FromFlatDataAndDimensions(valid, nv, dim)
+	args := []any{vec(init), vec(zeros), vec(zeros), float32(0), rngState, float32(0), float32(0), nil,
+		tensors.FromFlatDataAndDimensions(train, nt, dim)}
+	vargs := []any{nil, validT}
+	for _, c := range consts {
+		args = append(args, c)
+		vargs = append(vargs, c)
+	}
+	stream := &batchStream{rng: rand.New(rand.NewPCG(o.Seed, 0xda3e39cb94b95bdb)), n: nt}
+	best := append([]float32(nil), init...)
+	bad := 0
+	for call := 0; call < calls; call++ {
+		args[5], args[6] = float32(0), float32(0)
+		args[7] = tensors.FromFlatDataAndDimensions(stream.table(spc, bs), spc, bs)
+		out, err := exec.Call(args...)
+		if err != nil {
+			return nil, rep, fmt.Errorf("flow: training call %d: %w", call, err)
+		}
+		for i := 0; i < 5; i++ {
+			args[i] = out[i]
+		}
+		vargs[0] = out[0]
+		vout, err := validExec.Call(vargs...)
+		if err != nil {
+			return nil, rep, fmt.Errorf("flow: held-out loss after call %d: %w", call, err)
+		}
+		rep.Steps += spc
+		trainLoss := float64(out[5].Value().(float32)) / float64(spc)
+		validLoss := float64(vout[0].Value().(float32))
+		rep.SkippedSteps += int(out[6].Value().(float32))
+		rep.TrainLoss = append(rep.TrainLoss, trainLoss)
+		rep.ValidLoss = append(rep.ValidLoss, validLoss)
+		if validLoss < rep.BestValidLoss {
+			rep.BestValidLoss, rep.BestStep, bad = validLoss, rep.Steps, 0
+			best = append(best[:0], out[0].Value().([]float32)...)
+		} else {
+			bad++
+			if o.Patience > 0 && bad >= o.Patience {
+				rep.EarlyStopped = true
+				break
+			}
+		}
+	}
+	rep.Duration = time.Since(start)
+	if math.IsInf(rep.BestValidLoss, 1) {
+		return nil, rep, fmt.Errorf("flow: the held-out loss was never finite in %d steps (last %v): lower LearningRate or check the samples", rep.Steps, rep.ValidLoss[len(rep.ValidLoss)-1])
+	}
+	return best, rep, nil
+}

@@ -211,6 +211,9 @@ func TestDockerfile(t *testing.T) {
 	if exp := df.all("EXPOSE"); len(exp) != 1 || exp[0] != "8888" {
 		t.Errorf("EXPOSE %q: want 8888", exp)
 	}
+	if data, _ := os.ReadFile("Dockerfile"); strings.HasPrefix(string(data), "# syntax=") {
+		t.Errorf("Dockerfile starts with a # syntax= line: BuildKit would pull that frontend image, unpinned")
+	}
 	for _, in := range df {
 		all := in.Op + " " + in.Args
 		for _, bad := range []string{"git clone", ":latest", "| sh", "|sh", "| bash", "--allow-root"} {

@@ -75,9 +75,10 @@ gosum="$(sha256sum "$tarball" | awk '{print $1}')"
 ca=/etc/ssl/certs/ca-certificates.crt
 [ -s "$ca" ] || die "no CA bundle at $ca"
 GO_TARBALL="$tarball" BUILD_CA_BUNDLE="$ca" "$ROOT/docker/context.sh" "$WORK/context"
+# --format docker: the OCI format has no HEALTHCHECK (Buildah drops it with a warning).
 say "buildah bud (isolation chroot, storage $STORAGE_DRIVER) ..."
 bstart=$(date +%s)
-buildah bud --isolation chroot --pull=never --layers=false \
+buildah bud --isolation chroot --pull=never --layers=false --format docker \
   --build-arg BASE_IMAGE="$BASE" \
   --build-arg GO_TARBALL="$(basename "$tarball")" --build-arg GO_SHA256="$gosum" --build-arg BUILD_CA=build-ca.pem \
   --build-arg RUN_NOTEBOOKS="${RUN_NOTEBOOKS:-1}" \

@@ -160,12 +160,31 @@ func (df dockerfile) all(op string) []string {
 	return out
 }
 
-// args returns the default of every ARG.
+// args returns the default of every ARG (the first declaration with a value wins; a later bare `ARG NAME`
+// only brings a pre-FROM ARG into the build stage).
 func (df dockerfile) args() map[string]string {
 	out := map[string]string{}
 	for _, a := range df.all("ARG") {
-		k, val, _ := strings.Cut(a, "=")
-		out[k] = val
+		k, val, hasValue := strings.Cut(a, "=")
+		if _, seen := out[k]; !seen || hasValue {
+			out[k] = val
+		}
+	}
+	return out
+}
+
+// stageArgs returns the ARGs declared after FROM (the only ones RUN, LABEL, USER... can use).
+func (df dockerfile) stageArgs() map[string]bool {
+	out := map[string]bool{}
+	afterFrom := false
+	for _, in := range df {
+		if in.Op == "FROM" {
+			afterFrom = true
+		}
+		if afterFrom && in.Op == "ARG" {
+			k, _, _ := strings.Cut(in.Args, "=")
+			out[k] = true
+		}
 	}
 	return out
 }
@@ -211,6 +230,9 @@ func TestDockerfile(t *testing.T) {
 	if exp := df.all("EXPOSE"); len(exp) != 1 || exp[0] != "8888" {
 		t.Errorf("EXPOSE %q: want 8888", exp)
 	}
+	if data, _ := os.ReadFile("Dockerfile"); strings.HasPrefix(string(data), "# syntax=") {
+		t.Errorf("Dockerfile starts with a # syntax= line: BuildKit would pull that frontend image, unpinned")
+	}
 	for _, in := range df {
 		all := in.Op + " " + in.Args
 		for _, bad := range []string{"git clone", ":latest", "| sh", "|sh", "| bash", "--allow-root"} {
@@ -232,11 +254,20 @@ func TestDockerfile(t *testing.T) {
 	if strings.Join(steps, ",") != "root,cuda,project" {
 		t.Errorf("install steps %q: want root, cuda, project in that order", steps)
 	}
-	// Every ARG the RUN lines use is declared.
-	for _, r := range df.all("RUN") {
-		for _, m := range regexp.MustCompile(`\$\{([A-Z][A-Z0-9_]*)`).FindAllStringSubmatch(r, -1) {
-			if _, ok := args[m[1]]; !ok {
-				t.Errorf("RUN uses ${%s}, which no ARG declares", m[1])
+	// Every ARG used after FROM is declared after FROM (a pre-FROM ARG is empty there otherwise).
+	stage := df.stageArgs()
+	afterFrom := false
+	for _, in := range df {
+		if in.Op == "FROM" {
+			afterFrom = true
+			continue
+		}
+		if !afterFrom || in.Op == "ENV" {
+			continue
+		}
+		for _, m := range regexp.MustCompile(`\$\{([A-Z][A-Z0-9_]*)`).FindAllStringSubmatch(in.Args, -1) {
+			if !stage[m[1]] {
+				t.Errorf("%s uses ${%s}, which no ARG after FROM declares", in.Op, m[1])
 			}
 		}
 	}

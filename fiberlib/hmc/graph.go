@@ -246,7 +246,9 @@ func (k *kernelConfig) finish(adaptStep, accumulate *Node, s *chainState, tr *tr
 	ns.wMean = sel(accumulate, wMean, s.wMean)
 	ns.wM2 = sel(accumulate, wM2, s.wM2)
 
-	rec := []*Node{accProb, ConvertDType(div, dtypes.Float32), ns.u, sel(accept, h1, tr.h0), Exp(s.logEps), tr.lt}
+	// recDiv: 0 fine, 1 energy error above the threshold, 2 NaN or infinite proposal.
+	divCode := Add(ConvertDType(div, dtypes.Float32), ConvertDType(LogicalNot(finite), dtypes.Float32))
+	rec := []*Node{accProb, divCode, ns.u, sel(accept, h1, tr.h0), Exp(s.logEps), tr.lt}
 	return &ns, rec
 }
 

@@ -191,6 +191,37 @@ func TestBayesianLinearRegression(t *testing.T) {
 	r := mustSample(t, net, init, o)
 	checkHealth(t, r)
 	checkMoments(t, r, mean, sd, 0.05)
+
+	// Function space: f(x) = φ(x)ᵀθ has mean φᵀμ and variance φᵀΣφ; FunctionSummary must find them, with
+	// R̂ < 1.01, at three inputs (the last far from the data).
+	xs := [][]float64{{0, 0, 0}, {1, -1, 0.5}, {4, 4, -4}}
+	var flat []float32
+	for _, x := range xs {
+		for _, v := range x {
+			flat = append(flat, float32(v))
+		}
+	}
+	fs, err := r.FunctionSummary(net, flat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, x := range xs {
+		f := append(append([]float64(nil), x...), 1)
+		var m, v float64
+		for a := range p {
+			m += f[a] * mean[a]
+			for b := range p {
+				v += f[a] * cov[a][b] * f[b]
+			}
+		}
+		if sdf := math.Sqrt(v); math.Abs(fs.Mean[i]-m) > 0.05*sdf || math.Abs(fs.SD[i]/sdf-1) > 0.05 {
+			t.Errorf("f(x_%d): mean %.4f sd %.4f, exact %.4f and %.4f (want within 5%% of the sd)", i, fs.Mean[i], fs.SD[i], m, sdf)
+		}
+		if fs.RHat[i] > 1.01 {
+			t.Errorf("f(x_%d): R̂ %.4f, want < 1.01", i, fs.RHat[i])
+		}
+	}
+	t.Logf("function space: %v", fs)
 }
 
 // Same seed, same draws; another seed, other draws.

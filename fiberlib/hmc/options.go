@@ -64,6 +64,15 @@ type Options struct {
 	// Seed seeds every random choice (momenta, accept/reject, jitter). Same seed, same chains.
 	Seed int64
 
+	// CheckpointPath, when not empty, makes Sample write its progress to this file (atomically: a temporary
+	// file renamed over it) every CheckpointEvery transitions, at the end, and when its context is
+	// cancelled; and resume from the file when it exists at the start (see Sampler.SampleContext).
+	CheckpointPath string
+
+	// CheckpointEvery is the number of transitions between checkpoints (default 0: after every executed
+	// call, i.e. every TransitionsPerCall transitions). Checkpoints are written between executed calls only.
+	CheckpointEvery int
+
 	// Dual-averaging constants (Hoffman & Gelman 2014, §3.2; Stan's defaults): Gamma γ = 0.05, T0 t₀ = 10,
 	// Kappa κ = 0.75.
 	Gamma, T0, Kappa float64
@@ -110,6 +119,8 @@ func (o Options) Validate() error {
 		return bad("NumDraws", o.NumDraws, ">= 1")
 	case o.Thin < 1:
 		return bad("Thin", o.Thin, ">= 1")
+	case o.CheckpointEvery < 0:
+		return bad("CheckpointEvery", o.CheckpointEvery, ">= 0 (0: after every executed call)")
 	case o.TransitionsPerCall < 0:
 		return bad("TransitionsPerCall", o.TransitionsPerCall, ">= 0 (0 picks a default per backend)")
 	case o.AdaptStepSize && !finitePos(o.Gamma):

@@ -1,6 +1,7 @@
 package hmc
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -12,10 +13,13 @@ import (
 )
 
 // Divergence is one divergent transition: its chain, its iteration (counted from 0 in the warm-up, and
-// again from 0 in the sampling phase) and whether it happened during warm-up.
+// again from 0 in the sampling phase), whether it happened during warm-up, and whether the proposal was NaN
+// or infinite (its potential, position or gradient) rather than merely too far off in energy. Either way
+// the proposal was rejected and the chain stayed where it was; the other chains are not affected.
 type Divergence struct {
 	Chain, Iteration int
 	Warmup           bool
+	NonFinite        bool
 }
 
 // Result is what Sample returns: the draws of every chain with what the sampler did and the diagnostics.
@@ -43,6 +47,9 @@ type Result struct {
 	// the sampling phase per chain.
 	Divergences  []Divergence
 	NumDivergent []int
+	// NumNonFinite counts, per chain, the transitions (warm-up and sampling) whose proposal was NaN or
+	// infinite (a subset of the divergences; each is listed in Divergences with NonFinite set).
+	NumNonFinite []int
 	// GradEvals counts the gradient evaluations of all chains together (warm-up, heuristic and sampling),
 	// and Transitions the transitions per chain.
 	GradEvals   int64
@@ -139,6 +146,18 @@ func SampleWithBackend(b compute.Backend, target posterior.Target, init [][]floa
 
 // Sample runs warm-up and sampling from init with the sampler's options (see the package function Sample).
 func (s *Sampler) Sample(init [][]float32) (*Result, error) {
+	return s.SampleContext(context.Background(), init)
+}
+
+// SampleContext is Sample with a context and checkpoints. Between executed calls it checks ctx: when ctx
+// is done it writes a checkpoint (if Options.CheckpointPath is set) and returns an error wrapping
+// ctx.Err(). With Options.CheckpointPath it also writes a checkpoint every Options.CheckpointEvery
+// transitions, and if the file exists when it starts, it resumes from it instead of starting afresh (the
+// file must have been made with the same options, Seed included, and the same init; otherwise it returns an
+// error). A resumed run gives bit-identical draws, potentials, step sizes, mass matrices and divergences to
+// a run that was never interrupted (same backend). The checkpoint file is left in place when Sample
+// finishes; delete it to start over.
+func (s *Sampler) SampleContext(ctx context.Context, init [][]float32) (*Result, error) {
 	t0 := time.Now()
 	o := s.opts
 	st, err := s.Init(init)
@@ -146,54 +165,92 @@ func (s *Sampler) Sample(init [][]float32) (*Result, error) {
 		return nil, err
 	}
 	C, P := st.chains, st.params
-	res := &Result{Chains: C, NumDraws: o.NumDraws, NumParams: P, Options: o}
-	res.GradEvals += int64(C) // Init
-	adaptStep := o.AdaptStepSize && o.NumWarmup > 0
-	findStep := func() error {
-		if !adaptStep {
-			return nil
-		}
-		var tries int
-		st, tries, err = s.findStepSize(st)
-		res.GradEvals += int64(C) * int64(tries)
-		return err
-	}
-	if err := findStep(); err != nil {
-		return nil, err
-	}
-	var last *Trace
-	for _, ph := range warmupSchedule(o.NumWarmup, o.AdaptMass) {
-		if ph.n == 0 {
-			continue
-		}
-		var tr *Trace
-		st, tr, err = s.run(st, ph.n, adaptStep, ph.accumulate)
+	d := &driver{res: &Result{Chains: C, NumDraws: o.NumDraws, NumParams: P, Options: o},
+		samp: &Trace{Chains: C, NumParams: P}, init: init}
+	d.res.GradEvals += int64(C) // Init
+	if o.CheckpointPath != "" {
+		ok, err := s.loadCheckpoint(o.CheckpointPath, d, &st)
 		if err != nil {
-			return nil, fmt.Errorf("hmc.Sample: warm-up: %w", err)
+			return nil, err
 		}
-		res.addTrace(tr, true, res.Transitions)
-		last = tr
-		if ph.updateMass {
+		if ok {
+			t0 = t0.Add(-d.prevElapsed)
+		}
+	}
+	res := d.res
+	stages := s.stages()
+	sinceCkpt := 0
+	for ; d.stage < len(stages); d.stage, d.done = d.stage+1, 0 {
+		sg := stages[d.stage]
+		switch sg.kind {
+		case stageFindStep:
+			var tries int
+			if st, tries, err = s.findStepSize(st); err != nil {
+				return nil, err
+			}
+			res.GradEvals += int64(C) * int64(tries)
+		case stageMass:
 			if st, err = s.adaptMass(st); err != nil {
 				return nil, err
 			}
-			if err := findStep(); err != nil {
-				return nil, err
+		case stageFinish:
+			st = st.finishWarmup()
+		case stageRun:
+			if !sg.warmup && d.done == 0 {
+				d.warmupTime = time.Since(t0)
+			}
+			for d.done < sg.n {
+				if err := ctx.Err(); err != nil {
+					if o.CheckpointPath != "" {
+						if cerr := s.saveCheckpoint(o.CheckpointPath, d, st, time.Since(t0)); cerr != nil {
+							return nil, fmt.Errorf("hmc.Sample: interrupted (%w), and the checkpoint failed: %v", err, cerr)
+						}
+						return nil, fmt.Errorf("hmc.Sample: interrupted at stage %d, transition %d; checkpoint in %s: %w",
+							d.stage, d.done, o.CheckpointPath, err)
+					}
+					return nil, fmt.Errorf("hmc.Sample: interrupted: %w", err)
+				}
+				m := min(s.maxTrans, sg.n-d.done)
+				var tr *Trace
+				if st, tr, err = s.run(st, m, sg.adaptStep, sg.accumulate); err != nil {
+					return nil, fmt.Errorf("hmc.Sample: %s: %w", sg.name(), err)
+				}
+				if d.done == 0 {
+					d.phaseAcc, d.phaseN = make([]float64, C), 0
+				}
+				for _, in := range tr.Info {
+					for c, a := range in.AcceptProb {
+						d.phaseAcc[c] += float64(a)
+					}
+				}
+				d.phaseN += len(tr.Info)
+				if sg.warmup {
+					res.addTrace(tr, true, res.Transitions)
+					d.warmAcc, d.warmN = d.phaseAcc, d.phaseN
+				} else {
+					res.addTrace(tr, false, len(d.samp.Info))
+					d.samp.Draws = append(d.samp.Draws, tr.Draws...)
+					d.samp.Info = append(d.samp.Info, tr.Info...)
+				}
+				d.done += m
+				sinceCkpt += m
+				if o.CheckpointPath != "" && (sinceCkpt >= o.CheckpointEvery || d.done == sg.n && d.stage == len(stages)-1) {
+					if err := s.saveCheckpoint(o.CheckpointPath, d, st, time.Since(t0)); err != nil {
+						return nil, err
+					}
+					sinceCkpt = 0
+				}
 			}
 		}
 	}
-	if last != nil {
-		res.WarmupAcceptRate = meanAccept(last)
+	if d.warmN > 0 {
+		res.WarmupAcceptRate = make([]float64, C)
+		for c := range C {
+			res.WarmupAcceptRate[c] = d.warmAcc[c] / float64(d.warmN)
+		}
 	}
-	if adaptStep {
-		st = st.finishWarmup()
-	}
-	res.WarmupTime = time.Since(t0)
-	st, tr, err := s.run(st, o.NumDraws*o.Thin, false, false)
-	if err != nil {
-		return nil, fmt.Errorf("hmc.Sample: sampling: %w", err)
-	}
-	res.addTrace(tr, false, 0)
+	res.WarmupTime = d.warmupTime
+	tr := d.samp
 	res.AcceptRate = meanAccept(tr)
 	res.EBFMI = make([]float64, C)
 	energy := make([]float64, len(tr.Info))
@@ -204,9 +261,13 @@ func (s *Sampler) Sample(init [][]float32) (*Result, error) {
 		res.EBFMI[c] = ebfmi(energy)
 	}
 	res.NumDivergent = make([]int, C)
-	for _, d := range res.Divergences {
-		if !d.Warmup {
-			res.NumDivergent[d.Chain]++
+	res.NumNonFinite = make([]int, C)
+	for _, dv := range res.Divergences {
+		if !dv.Warmup {
+			res.NumDivergent[dv.Chain]++
+		}
+		if dv.NonFinite {
+			res.NumNonFinite[dv.Chain]++
 		}
 	}
 	res.StepSize = st.StepSizes()
@@ -239,7 +300,8 @@ func (r *Result) addTrace(tr *Trace, warmup bool, offset int) {
 	for i, in := range tr.Info {
 		for c, d := range in.Divergent {
 			if d {
-				r.Divergences = append(r.Divergences, Divergence{Chain: c, Iteration: offset + i, Warmup: warmup})
+				r.Divergences = append(r.Divergences, Divergence{Chain: c, Iteration: offset + i, Warmup: warmup,
+					NonFinite: in.NonFinite[c]})
 			}
 		}
 	}

@@ -243,10 +243,11 @@ func (s *Sampler) run(st *State, n int, adaptStep, accumulate bool) (*State, *Tr
 		eps := tensors.MustCopyFlatData[float32](rec[5])
 		l := tensors.MustCopyFlatData[int32](rec[6])
 		for i := range m {
-			in := Info{AcceptProb: acc[i*C : (i+1)*C], Divergent: make([]bool, C), StepSize: eps[i*C : (i+1)*C],
-				Potential: u[i*C : (i+1)*C], Energy: e[i*C : (i+1)*C], NumSteps: int(l[i])}
+			in := Info{AcceptProb: acc[i*C : (i+1)*C], Divergent: make([]bool, C), NonFinite: make([]bool, C),
+				StepSize: eps[i*C : (i+1)*C], Potential: u[i*C : (i+1)*C], Energy: e[i*C : (i+1)*C], NumSteps: int(l[i])}
 			for c := range C {
 				in.Divergent[c] = div[i*C+c] != 0
+				in.NonFinite[c] = div[i*C+c] > 1
 			}
 			tr.Info = append(tr.Info, in)
 		}

@@ -49,6 +49,9 @@ type Info struct {
 	// Divergent flags the chains whose energy error exceeded Options.DivergenceThreshold or whose proposal
 	// was NaN or infinite; such proposals are rejected. [chains]
 	Divergent []bool
+	// NonFinite flags the divergent chains whose proposal (potential, position or gradient) was NaN or
+	// infinite, [chains].
+	NonFinite []bool
 	// StepSize is the step size every chain used, [chains].
 	StepSize []float32
 	// Potential is U(θ) at every chain's position after the transition, [chains].

@@ -85,43 +85,57 @@ func TestMembersAreIndependentMAPs(t *testing.T) {
 	}
 }
 
-// A deep ensemble's predictive on the 1-D gap toy is wider in the gap than at the data, for the 1×50 ReLU
-// network. With the tanh network of the method notes (α = 1, σ = 0.1) the members agree in the gap as well
-// as at the data: measured gap/data epistemic std 0.99 (5 members) and 1.24 (10 members, full batch),
-// 0.65 (10 members, batch 16), against 41 (full batch) and 4.7 (batch 16) for ReLU with 10 members;
-// reported, not asserted.
+// A deep ensemble's predictive on the 1-D gap toy (5 members, 3000 full-batch Adam steps at 0.01) is wider in
+// the gap than at the data for the configurations to pick: the tanh network of the method notes (α = 1,
+// σ = 0.1) with members started from the prior and trained with the cosine decay (asserted ratio > 3), and
+// the ReLU network with the defaults (> 1.5). The documented failure: tanh members started from the
+// network's initialisation and trained at the constant rate (train's default) are no wider in the gap than
+// at the data (asserted < 1.3; measured 0.99), because their spread is optimiser noise.
 func TestGapToyInBetweenUncertainty(t *testing.T) {
 	ds, err := data.GapRegression(data.GapOptions{Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	net := posterior.MustNewNetwork(nets.MLP(1, []int{50}, 1, nets.ReLU), ds, posterior.NetworkOptions{Sigma: 0.1, PriorPrecision: 1})
-	e, err := ensemble.Fit(net, ensemble.Options{Train: train.Options{LearningRate: 0.01, Epochs: 3000, BatchSize: ds.N, Seed: 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	grid, _ := data.Grid1D(-2, 2, 81)
-	pred, err := laplace.SetPredictive(net, e.Set, grid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := pred.Regression.Moments()
-	var gap, at float64
-	var ng, nd int
-	for i, x := range grid {
-		switch ax := math.Abs(float64(x)); {
-		case ax < 0.4:
-			gap += math.Sqrt(m.Epistemic[i])
-			ng++
-		case ax > 0.8 && ax < 1.8:
-			at += math.Sqrt(m.Epistemic[i])
-			nd++
+	for _, c := range []struct {
+		name         string
+		act          nets.Activation
+		schedule     train.Schedule
+		prior        bool
+		above, below float64
+	}{
+		{"tanh, prior init, cosine", nets.Tanh, train.CosineLR, true, 3, math.Inf(1)},
+		{"relu, defaults", nets.ReLU, train.ConstantLR, false, 1.5, math.Inf(1)},
+		{"tanh, defaults (failure)", nets.Tanh, train.ConstantLR, false, 0, 1.3},
+	} {
+		net := posterior.MustNewNetwork(nets.MLP(1, []int{50}, 1, c.act), ds, posterior.NetworkOptions{Sigma: 0.1, PriorPrecision: 1})
+		e, err := ensemble.Fit(net, ensemble.Options{InitFromPrior: c.prior,
+			Train: train.Options{LearningRate: 0.01, Epochs: 3000, BatchSize: ds.N, Seed: 1, Schedule: c.schedule}})
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	gap, at = gap/float64(ng), at/float64(nd)
-	t.Logf("ensemble of %d: epistemic std gap %.4f, data %.4f, ratio %.2f; member losses %v", e.Set.N, gap, at, gap/at, e.Set.Loss)
-	if !(gap > 1.5*at) {
-		t.Errorf("epistemic std in the gap %.4f is not 1.5× that at the data %.4f", gap, at)
+		pred, err := laplace.SetPredictive(net, e.Set, grid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := pred.Regression.Moments()
+		var gap, at float64
+		var ng, nd int
+		for i, x := range grid {
+			switch ax := math.Abs(float64(x)); {
+			case ax < 0.4:
+				gap += math.Sqrt(m.Epistemic[i])
+				ng++
+			case ax > 0.8 && ax < 1.8:
+				at += math.Sqrt(m.Epistemic[i])
+				nd++
+			}
+		}
+		gap, at = gap/float64(ng), at/float64(nd)
+		t.Logf("%-26s: epistemic std gap %.4f, data %.4f, ratio %.2f; member losses %v", c.name, gap, at, gap/at, e.Set.Loss)
+		if r := gap / at; !(r > c.above && r < c.below) {
+			t.Errorf("%s: gap/data epistemic std %.4f/%.4f = %.2f, want in (%v, %v)", c.name, gap, at, r, c.above, c.below)
+		}
 	}
 }
 
@@ -141,5 +155,44 @@ func TestInvalidOptions(t *testing.T) {
 		if _, err := ensemble.Fit(net, c.opts); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%+v: error %v, want one mentioning %q", c.opts, err, c.want)
 		}
+	}
+}
+
+// PriorDraws are N(0, α⁻¹ I) with rows independent of m; InitFromPrior rejects Train.Init and a flat prior,
+// and its members start from those draws (one Adam step of 1e-6 moves them by at most ~1e-6 per value).
+func TestInitFromPrior(t *testing.T) {
+	const alpha = 4.0
+	d := ensemble.PriorDraws(20, 500, alpha, 7)
+	var s, s2 float64
+	for _, v := range d {
+		s += float64(v)
+		s2 += float64(v) * float64(v)
+	}
+	n := float64(len(d))
+	if m, v := s/n, s2/n-(s/n)*(s/n); math.Abs(m) > 4*math.Sqrt(1/alpha/n) || math.Abs(v*alpha-1) > 0.03 {
+		t.Errorf("prior draws: mean %.4f, variance %.4f; want 0 and 1/α = %.4f", m, v, 1/alpha)
+	}
+	if d3 := ensemble.PriorDraws(3, 500, alpha, 7); maxDiff(d3, d[:3*500]) != 0 {
+		t.Error("the first 3 rows of 20 prior draws differ from 3 prior draws of the same seed")
+	}
+	ds, _ := data.GapRegression(data.GapOptions{N: 20, Seed: 2})
+	net := posterior.MustNewNetwork(nets.MLP(1, []int{8}, 1, nets.Tanh), ds, posterior.NetworkOptions{Sigma: 0.1, PriorPrecision: alpha})
+	p := net.NumParams()
+	e, err := ensemble.Fit(net, ensemble.Options{Members: 3, InitFromPrior: true,
+		Train: train.Options{LearningRate: 1e-6, Epochs: 1, BatchSize: ds.N, Seed: 7}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dd := maxDiff(e.Set.Theta, ensemble.PriorDraws(3, p, alpha, 7)); dd > 1e-5 {
+		t.Errorf("members moved %.3g from their prior draws after one step of 1e-6", dd)
+	}
+	if _, err := ensemble.Fit(net, ensemble.Options{Members: 3, InitFromPrior: true,
+		Train: train.Options{Init: make([]float32, p), Epochs: 1}}); err == nil || !strings.Contains(err.Error(), "InitFromPrior") {
+		t.Errorf("InitFromPrior with Train.Init: error %v", err)
+	}
+	flat := posterior.MustNewNetwork(nets.MLP(1, []int{8}, 1, nets.Tanh), ds, posterior.NetworkOptions{Sigma: 0.1, FlatPrior: true})
+	if _, err := ensemble.Fit(flat, ensemble.Options{Members: 3, InitFromPrior: true, Train: train.Options{Epochs: 1}}); err == nil ||
+		!strings.Contains(err.Error(), "proper prior") {
+		t.Errorf("InitFromPrior with a flat prior: error %v", err)
 	}
 }

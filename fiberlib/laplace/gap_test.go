@@ -43,9 +43,11 @@ func gapEpistemic(t *testing.T, grid []float32, epiVar []float64) (gap, at float
 }
 
 // The Laplace predictives on the 1-D gap toy are wider in the gap than at the data (in-between
-// uncertainty): last layer (GLM and sampled), and all weights with the full or Kronecker GGN (GLM). Two
-// known failures are reproduced rather than hidden: the diagonal GGN gives no in-between uncertainty
-// (reported only; correlations matter here, as Foong et al. 2019 found for factorised Gaussians), and the
+// uncertainty): last layer (GLM and sampled), and all weights with the full or Kronecker GGN (GLM); the
+// all-weights full GGN with the GLM predictive is the one to pick when P allows it (ratio 8.8, HMC's is
+// 9.3). Two known failures are reproduced rather than hidden: the diagonal GGN gives no in-between
+// uncertainty (asserted: ratio below 1.2, measured 0.85; correlations matter here, as Foong et al. 2019
+// found for factorised Gaussians), and the
 // sampled (NN) predictive of an all-weights GGN Laplace is far too wide at the data (Immer et al. 2021, who
 // introduced the GLM predictive to fix it): asserted as at least 10× the GLM spread there.
 func TestGapToyInBetweenUncertainty(t *testing.T) {
@@ -87,6 +89,11 @@ func TestGapToyInBetweenUncertainty(t *testing.T) {
 		t.Logf("%-16s α=%7.3f log marglik %8.2f | GLM epistemic std: gap %.4f, data %.4f, ratio %.2f",
 			c.name, la.PriorPrecision(), la.LogMarginalLikelihood(), gap, at, gap/at)
 		if c.name == "all diag" {
+			// The documented failure: no in-between uncertainty (measured ratio 0.85 with the tuned α ≈ 7.9).
+			if gap > 1.2*at {
+				t.Errorf("all diag GLM: epistemic std in the gap %.4f, at the data %.4f: the diagonal Laplace was "+
+					"measured without in-between uncertainty (ratio 0.85); update the documentation if this changed", gap, at)
+			}
 			continue
 		}
 		if !(gap > 1.5*at) {

@@ -80,9 +80,10 @@ func TestCheckpointResumeAfterCancel(t *testing.T) {
 	init, _ := InitAround([]float32{0, 1}, 3, 0.5, 2)
 	o := checkpointOptions()
 	want := mustSample(t, tg, init, o)
-	// The plan: heuristic, 5 warm-up runs (18, 12, 78 in 2 calls, 12 → 5 calls with their checks), then
-	// 90 draws in 5 calls. The 3rd check is inside warm-up, the 8th inside sampling.
-	for _, n := range []int{3, 8} {
+	// The plan: heuristic, warm-up phases of 18 | 90 | 12 transitions (Stan's schedule shrunk to 120), then 90
+	// draws; in calls of at most 20 transitions, each preceded by a check of the context: checks 1–7 are in
+	// warm-up, 8–12 in sampling. The 3rd falls inside the slow window, the 10th after 40 draws.
+	for _, n := range []int{3, 10} {
 		path := filepath.Join(t.TempDir(), "hmc.ckpt")
 		oc := o
 		oc.CheckpointPath = path

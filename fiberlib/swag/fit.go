@@ -59,6 +59,20 @@ func (s *SWAG) Network() *posterior.Network { return s.net }
 // Fit runs the SWAG phase from theta [P] (normally the MAP) on net's training data and returns the fitted
 // moments.
 func Fit(net *posterior.Network, theta []float32, opts Options) (*SWAG, error) {
+	if net != nil && len(theta) != net.NumParams() {
+		return nil, fmt.Errorf("swag.Fit: the start has %d values, the network has P=%d parameters", len(theta), net.NumParams())
+	}
+	out, err := fitStarts(net, theta, 1, opts)
+	if err != nil {
+		return nil, err
+	}
+	return out[0], nil
+}
+
+// fitStarts runs m SWAG phases, one from each row of starts [m, P], in one compiled computation (the
+// members share the minibatch order and the learning rate, chosen from the first start's curvature when
+// automatic), and returns one SWAG per start.
+func fitStarts(net *posterior.Network, starts []float32, m int, opts Options) ([]*SWAG, error) {
 	start := time.Now()
 	if net == nil {
 		return nil, fmt.Errorf("swag.Fit: nil network")
@@ -68,12 +82,13 @@ func Fit(net *posterior.Network, theta []float32, opts Options) (*SWAG, error) {
 		return nil, err
 	}
 	p := net.NumParams()
-	if len(theta) != p {
-		return nil, fmt.Errorf("swag.Fit: the start has %d values, the network has P=%d parameters", len(theta), p)
+	if m < 1 || len(starts) != m*p {
+		return nil, fmt.Errorf("swag.Fit: %d start values for %d starts, the network has P=%d parameters", len(starts), m, p)
 	}
-	if err := nets.CheckFinite("start", theta, p); err != nil {
+	if err := nets.CheckFinite("start", starts, p); err != nil {
 		return nil, fmt.Errorf("swag.Fit: %w", err)
 	}
+	theta := starts[:p]
 	b := o.Backend
 	if b == nil {
 		if b, err = backend.New(); err != nil {
@@ -120,7 +135,7 @@ func Fit(net *posterior.Network, theta []float32, opts Options) (*SWAG, error) {
 			perCall--
 		}
 	}
-	l := &loop{net: net, o: o, p: p, n: n, batch: batch, steps: steps, k: k, full: batch >= n}
+	l := &loop{net: net, o: o, m: m, p: p, n: n, batch: batch, steps: steps, k: k, full: batch >= n}
 	exec, err := l.exec(b, perCall, useWhile)
 	if err != nil {
 		return nil, fmt.Errorf("swag.Fit: %w", err)
@@ -131,12 +146,12 @@ func Fit(net *posterior.Network, theta []float32, opts Options) (*SWAG, error) {
 		keep = o.Epochs
 	}
 	state := []*tensors.Tensor{
-		tensors.FromFlatDataAndDimensions(append([]float32(nil), theta...), p),
-		tensors.FromFlatDataAndDimensions(make([]float32, p), p),
-		tensors.FromFlatDataAndDimensions(make([]float32, p), p),
-		tensors.FromFlatDataAndDimensions(make([]float32, p), p),
-		tensors.FromFlatDataAndDimensions(make([]float32, max(k, 1)*p), max(k, 1), p),
-		tensors.FromFlatDataAndDimensions(make([]float32, max(keep, 1)*p), max(keep, 1), p),
+		tensors.FromFlatDataAndDimensions(append([]float32(nil), starts...), m, p),
+		tensors.FromFlatDataAndDimensions(make([]float32, m*p), m, p),
+		tensors.FromFlatDataAndDimensions(make([]float32, m*p), m, p),
+		tensors.FromFlatDataAndDimensions(make([]float32, m*p), m, p),
+		tensors.FromFlatDataAndDimensions(make([]float32, m*max(k, 1)*p), m, max(k, 1), p),
+		tensors.FromFlatDataAndDimensions(make([]float32, m*max(keep, 1)*p), m, max(keep, 1), p),
 	}
 	data := dataTensors(net)
 	for done := 0; done < total; done += perCall {
@@ -159,22 +174,27 @@ func Fit(net *posterior.Network, theta []float32, opts Options) (*SWAG, error) {
 		vals[i] = tensors.MustCopyFlatData[float32](s)
 		s.FinalizeAll()
 	}
-	out := &SWAG{Mean: vals[2], Variance: make([]float32, p), Rank: k, Collected: o.Epochs, P: p, LambdaMax: lambdaMax,
-		net: net, opts: o, backend: b, mapT: append([]float32(nil), theta...)}
-	for i, m := range vals[2] {
-		out.Variance[i] = float32(math.Max(float64(vals[3][i])-float64(m)*float64(m), VarianceClamp))
+	outs := make([]*SWAG, m)
+	kk, kp := max(k, 1), max(keep, 1)
+	for j := range m {
+		out := &SWAG{Mean: vals[2][j*p : (j+1)*p], Variance: make([]float32, p), Rank: k, Collected: o.Epochs, P: p,
+			LambdaMax: lambdaMax, net: net, opts: o, backend: b, mapT: append([]float32(nil), starts[j*p:(j+1)*p]...)}
+		for i, mu := range out.Mean {
+			out.Variance[i] = float32(math.Max(float64(vals[3][j*p+i])-float64(mu)*float64(mu), VarianceClamp))
+		}
+		if k > 0 {
+			out.Deviations = vals[4][j*kk*p : (j+1)*kk*p]
+		}
+		if o.KeepIterates {
+			out.Iterates = vals[5][j*kp*p : (j+1)*kp*p]
+		}
+		if err := nets.CheckFinite("SWAG mean", out.Mean, p); err != nil {
+			return nil, fmt.Errorf("swag.Fit: SGD diverged from start %d (lower LearningRate=%v): %w", j, o.LearningRate, err)
+		}
+		out.FitSeconds = time.Since(start).Seconds()
+		outs[j] = out
 	}
-	if k > 0 {
-		out.Deviations = vals[4]
-	}
-	if o.KeepIterates {
-		out.Iterates = vals[5]
-	}
-	if err := nets.CheckFinite("SWAG mean", out.Mean, p); err != nil {
-		return nil, fmt.Errorf("swag.Fit: SGD diverged (lower LearningRate=%v): %w", o.LearningRate, err)
-	}
-	out.FitSeconds = time.Since(start).Seconds()
-	return out, nil
+	return outs, nil
 }
 
 // MustFit is Fit that panics on error; for notebooks.
@@ -207,20 +227,20 @@ func batchIndices(n, batch, steps, epochs int, seed uint64) []int32 {
 
 // loop builds the SWAG phase's compiled steps.
 type loop struct {
-	net                   *posterior.Network
-	o                     Options
-	p, n, batch, steps, k int
-	full                  bool
+	net                      *posterior.Network
+	o                        Options
+	m, p, n, batch, steps, k int
+	full                     bool
 }
 
 // loopKey identifies a compiled SWAG phase by everything its graph depends on.
 type loopKey struct {
-	spec, lik                       string
-	sigma, alpha, lr, minLR, mom    float64
-	schedule                        Schedule
-	n, batch, steps, k, keep, calls int
-	useWhile                        bool
-	backend                         compute.Backend
+	spec, lik                          string
+	sigma, alpha, lr, minLR, mom       float64
+	schedule                           Schedule
+	m, n, batch, steps, k, keep, calls int
+	useWhile                           bool
+	backend                            compute.Backend
 }
 
 var loopCache = struct {
@@ -236,7 +256,7 @@ func (l *loop) exec(b compute.Backend, perCall int, useWhile bool) (*Exec, error
 		keep = l.o.Epochs
 	}
 	key := loopKey{spec: l.net.Spec.String(), lik: string(l.net.Likelihood), sigma: l.net.Sigma, alpha: l.net.PriorPrecision,
-		lr: l.o.LearningRate, minLR: l.o.MinLearningRate, mom: l.o.Momentum, schedule: l.o.Schedule, n: l.n, batch: l.batch,
+		lr: l.o.LearningRate, minLR: l.o.MinLearningRate, mom: l.o.Momentum, schedule: l.o.Schedule, m: l.m, n: l.n, batch: l.batch,
 		steps: l.steps, k: l.k, keep: keep, calls: perCall, useWhile: useWhile, backend: b}
 	loopCache.Lock()
 	defer loopCache.Unlock()
@@ -285,9 +305,8 @@ func (l *loop) body(step *Node, c, st []*Node) []*Node {
 		data = posterior.GatherRows(data, Reshape(rows, l.batch))
 	}
 	theta, buf, mean, sq, dev, iters := st[0], st[1], st[2], st[3], st[4], st[5]
-	th := Reshape(theta, 1, l.p)
-	u := DivScalar(l.net.Potential(th, data), float64(l.n))
-	grad := Reshape(Gradient(ReduceAllSum(u), th)[0], l.p)
+	u := DivScalar(l.net.Potential(theta, data), float64(l.n)) // [m]
+	grad := Gradient(ReduceAllSum(u), theta)[0]                // [m, P]
 	buf = Add(MulScalar(buf, l.o.Momentum), grad)
 	theta = Sub(theta, Mul(buf, l.learningRate(t)))
 
@@ -301,15 +320,15 @@ func (l *loop) body(step *Node, c, st []*Node) []*Node {
 	sq = Add(sq, Mul(w, Sub(Square(theta), sq)))
 	if l.k > 0 {
 		slot := Rem(Sub(Div(t1, Const(g, int32(l.steps))), Const(g, int32(1))), Const(g, int32(l.k)))
-		rowMask := And(collect, Equal(Iota(g, shapes.Make(dtypes.Int32, l.k, 1), 0), slot)) // [K, 1]
-		d := BroadcastToDims(ExpandAxes(Sub(theta, mean), 0), l.k, l.p)
-		dev = Where(BroadcastToDims(rowMask, l.k, l.p), d, dev)
+		rowMask := And(collect, Equal(Iota(g, shapes.Make(dtypes.Int32, 1, l.k, 1), 1), slot)) // [1, K, 1]
+		d := BroadcastToDims(ExpandAxes(Sub(theta, mean), 1), l.m, l.k, l.p)
+		dev = Where(BroadcastToDims(rowMask, l.m, l.k, l.p), d, dev)
 	}
 	if l.o.KeepIterates {
-		tt := iters.Shape().Dimensions[0]
+		tt := iters.Shape().Dimensions[1]
 		slot := Sub(Div(t1, Const(g, int32(l.steps))), Const(g, int32(1)))
-		rowMask := And(collect, Equal(Iota(g, shapes.Make(dtypes.Int32, tt, 1), 0), slot))
-		iters = Where(BroadcastToDims(rowMask, tt, l.p), BroadcastToDims(ExpandAxes(theta, 0), tt, l.p), iters)
+		rowMask := And(collect, Equal(Iota(g, shapes.Make(dtypes.Int32, 1, tt, 1), 1), slot))
+		iters = Where(BroadcastToDims(rowMask, l.m, tt, l.p), BroadcastToDims(ExpandAxes(theta, 1), l.m, tt, l.p), iters)
 	}
 	return []*Node{theta, buf, mean, sq, dev, iters}
 }

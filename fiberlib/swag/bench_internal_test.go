@@ -79,3 +79,46 @@ func BenchmarkFit(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkFitMulti measures MultiSWAG with 5 members (starts: the MAP and 4 perturbations of it by
+// N(0, 0.01²)): FitMulti (all members' SGD in one compiled call, compiled once before the timing) and
+// BenchmarkFitMulti/.../sample the draw of 100 mixture samples (one compiled call, plus the per-sample
+// training loss that Multi.Sample computes), reported per sample.
+func BenchmarkFitMulti(b *testing.B) {
+	const members = 5
+	names, ns, maps := benchNets(b)
+	for i, name := range names {
+		net, theta := ns[i], maps[i]
+		r := rand.New(rand.NewPCG(7, 7))
+		starts := append([]float32(nil), theta...)
+		for range members - 1 {
+			for _, v := range theta {
+				starts = append(starts, v+float32(0.01*r.NormFloat64()))
+			}
+		}
+		opts := Options{Seed: 1}
+		mu, err := FitMulti(net, starts, opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(name+"/fit", func(b *testing.B) {
+			for k := 0; k < b.N; k++ {
+				if _, err := FitMulti(net, starts, opts); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(name+"/sample", func(b *testing.B) {
+			if _, err := mu.Sample(100, 1); err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for k := 0; k < b.N; k++ {
+				if _, err := mu.Sample(100, uint64(k)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*100), "ns/sample")
+		})
+	}
+}

@@ -32,7 +32,10 @@ func killNet() (*posterior.Network, train.Options) {
 // slowWriter sleeps on every write, so that the killed child is still running when the parent kills it.
 type slowWriter struct{}
 
-func (slowWriter) Write(p []byte) (int, error) { time.Sleep(250 * time.Millisecond); return len(p), nil }
+func (slowWriter) Write(p []byte) (int, error) {
+	time.Sleep(250 * time.Millisecond)
+	return len(p), nil
+}
 
 // TestKilledRunResumesIdentically starts a training run in a child process (this test binary again),
 // SIGKILLs it once it has written a checkpoint, resumes from the checkpoint, and checks that the result is

@@ -13,7 +13,15 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 )
 
-// CheckpointKind is the binfile kind of MAP training checkpoints.
+// CheckpointKind is the binfile kind of MAP training checkpoints (see docs/formats.md for the container).
+//
+// The JSON header holds "fingerprint" (the resolved options, seed, number of parameters, training and
+// validation rows, and CRC-32C sums of the data and of Init: what a resuming run must match), "epochs" and
+// "steps" done, "t" (the optimiser's step count) and "next_progress". The arrays are theta, mom1, mom2 and
+// best_theta (float32 [M, P]: parameters, Adam moments or SGD momentum, best parameters by validation
+// loss), active (float32 [M]), rng (uint8 [M, ·]: each member's PCG state, MarshalBinary form), best
+// (float64 [M]), wait, best_epoch (int64 [M]), stopped (uint8 [M]), eval_epochs (int64 [K]), and
+// train_loss and, with validation, val_loss (float64 [K, M]) for the K evaluations so far.
 const CheckpointKind = "fiberbnn.train"
 
 // CheckpointVersion is the version of the checkpoint schema this package writes and the newest it reads.
@@ -249,7 +257,11 @@ func (tr *Trainer) loadCheckpoint(o Options) (*runState, error) {
 		return nil, err
 	}
 	rs.res.TrainLoss = unflatten(d.([]float64), k, m)
-	if _, ok := f.Lookup("val_loss"); ok {
+	_, hasVal := f.Lookup("val_loss")
+	if wantVal := tr.valNet != nil && k > 0; hasVal != wantVal {
+		return nil, bad("array %q present: %v, want %v (validation set and evaluations)", "val_loss", hasVal, wantVal)
+	}
+	if hasVal {
 		if d, err = get("val_loss", dtypeShape{binfile.Float64, []int{k, m}}); err != nil {
 			return nil, err
 		}

@@ -449,7 +449,8 @@ func TestErrorsDocumented(t *testing.T) {
 }
 
 // TestDoctorFixesDocumented runs the doctor on an empty checkout (no venv, tools, kernel, plugin or data):
-// every check that warns or fails must be named in docs/errors.md with its fix.
+// every check that warns or fails must say what it found and how to fix it, and be named in
+// docs/errors.md with that fix.
 func TestDoctorFixesDocumented(t *testing.T) {
 	p := fakeCheckout(t)
 	t.Setenv("GOMLX_BACKEND", "")
@@ -462,6 +463,9 @@ func TestDoctorFixesDocumented(t *testing.T) {
 		}
 		if c.Status == doctor.Fail {
 			failed++
+		}
+		if strings.TrimSpace(c.Fix) == "" || strings.TrimSpace(c.Detail) == "" {
+			t.Errorf("doctor check %q (%s) does not say what is wrong and how to fix it: detail %q, fix %q", c.Name, c.Status, c.Detail, c.Fix)
 		}
 		first := strings.SplitN(c.Fix, "\n", 2)[0]
 		if i := strings.Index(first, " /"); i >= 0 {

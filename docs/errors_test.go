@@ -468,6 +468,9 @@ func TestDoctorFixesDocumented(t *testing.T) {
 			t.Errorf("doctor check %q (%s) does not say what is wrong and how to fix it: detail %q, fix %q", c.Name, c.Status, c.Detail, c.Fix)
 		}
 		first := strings.SplitN(c.Fix, "\n", 2)[0]
+		if c.Fix == pjrt.ErrUnsupportedPlatform.Error() {
+			first = "no pinned PJRT CPU plugin wheel for" // then names this machine's platform
+		}
 		if i := strings.Index(first, " /"); i >= 0 {
 			first = first[:i] // the rest names this machine's paths
 		}

@@ -14,8 +14,13 @@
 //
 //	go build -o /tmp/fibersoak ./cmd/fibersoak && nice -n 5 /tmp/fibersoak [-cycles 50] [-warmup 10]
 //
-// It is a command, not a test: 50 cycles take minutes. It needs the PJRT plugin like the library (or
-// GOMLX_BACKEND=go, much slower).
+// It is a command, not a test: 50 cycles took 45 minutes on 2 shared cores (XLA on CPU), most of it
+// compiling each new flow's graphs. It needs the PJRT plugin like the library (or GOMLX_BACKEND=go, much
+// slower).
+//
+// Measured 2026-11-26 (defaults, XLA CPU, 2 shared cores): RSS 201 MiB before the cycles, 373 after the
+// first, 642 after the 10th, then between 597 and 642 up to the 50th (611 at the end: −32 MiB from cycle
+// 10 to 50); live Go heap 5.08 to 5.09 MiB throughout. PASS.
 package main
 
 import (
@@ -50,9 +55,9 @@ func main() {
 	flag.IntVar(&c.cycles, "cycles", 50, "walk+flow cycles to run")
 	flag.IntVar(&c.warmup, "warmup", 10, "cycles before the growth check starts (caches fill up)")
 	flag.IntVar(&c.particles, "particles", 32, "walk particles")
-	flag.IntVar(&c.steps, "steps", 1000, "walk steps")
-	flag.IntVar(&c.flowSteps, "flow-steps", 300, "flow training steps (early stopping may end sooner)")
-	flag.IntVar(&c.draws, "draws", 500, "flow samples drawn per cycle")
+	flag.IntVar(&c.steps, "steps", 200, "walk steps")
+	flag.IntVar(&c.flowSteps, "flow-steps", 100, "flow training steps (early stopping may end sooner)")
+	flag.IntVar(&c.draws, "draws", 200, "flow samples drawn per cycle")
 	flag.Float64Var(&c.maxRSSGrowth, "max-rss-growth", 64, "allowed RSS growth after the warm-up, MiB")
 	flag.Float64Var(&c.maxHeapMiB, "max-heap-growth", 8, "allowed live Go heap growth after the warm-up, MiB")
 	flag.Parse()

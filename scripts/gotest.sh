@@ -2,6 +2,9 @@
 # Runs every Go test of the main module (go test ./...) and ends with one closing line:
 #   go test: N passed, M failed, K skipped (P packages)
 # Skipped tests are listed with their reason, failures with their output.
+# Then each fuzzer of the project runs briefly on top of its committed seed corpus (the seeds already ran as
+# ordinary tests): FUZZTIME per fuzzer (default 8s, about 2 minutes in all; FUZZTIME=0 skips this part). A failing input is saved
+# under the package's testdata/fuzz/ by go test: commit it with the fix, so it stays a regression test.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 echo "== go test ./..."
@@ -35,4 +38,37 @@ if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
   failed=1
 fi
 echo "go test: $passed passed, $failed failed, $skipped skipped ($pkgs packages)"
-exit "$rc"
+
+# The fuzzers: package and fuzz function. Keep in sync with `grep -rn '^func Fuzz' --include=*_test.go`
+# (TestFuzzersListed in kernel/project checks it).
+FUZZERS=(
+  "./fiberlib/internal/binfile FuzzDecode"
+  "./fiberlib/data FuzzParseIDX"
+  "./fiberlib/data FuzzParseTable"
+  "./fiberlib/data FuzzParseClassificationTable"
+  "./fiberlib/data FuzzParseInts"
+  "./fiberlib/data FuzzParseXY"
+  "./fiberlib/samples FuzzLoad"
+  "./kernel/nbrun FuzzNotebook"
+  "./kernel/kernelspec FuzzParse"
+)
+FUZZTIME="${FUZZTIME:-8s}"
+fuzz_failed=0
+if [ "$FUZZTIME" != "0" ] && [ "$FUZZTIME" != "0s" ]; then
+  echo "== fuzzing: ${#FUZZERS[@]} fuzzers, $FUZZTIME each"
+  for entry in "${FUZZERS[@]}"; do
+    read -r pkg fn <<<"$entry"
+    if out="$(go test -run '^$' -fuzz "^${fn}\$" -fuzztime "$FUZZTIME" "$pkg" 2>&1)"; then
+      execs="$(printf '%s\n' "$out" | grep -oE 'execs: [0-9]+' | tail -1)"
+      echo "ok   $pkg $fn (${execs:-no execs reported})"
+    else
+      fuzz_failed=$((fuzz_failed + 1))
+      echo "FAIL $pkg $fn"
+      printf '%s\n' "$out" | grep -vE '^fuzz: elapsed' | tail -30
+    fi
+  done
+  echo "fuzz: $((${#FUZZERS[@]} - fuzz_failed)) passed, $fuzz_failed failed"
+fi
+[ "$rc" -ne 0 ] && exit "$rc"
+[ "$fuzz_failed" -gt 0 ] && exit 1
+exit 0

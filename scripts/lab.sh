@@ -5,6 +5,8 @@
 #   FIBERBNN_LAB_IP     address to listen on (default 127.0.0.1; the Docker image sets 0.0.0.0, inside its container)
 #   FIBERBNN_LAB_DIR    folder JupyterLab opens (default notebooks/ of the checkout)
 # Jupyter's own state (settings, workspaces, runtime files) stays in .venv/.
+# The token reaches Jupyter through the environment (JUPYTER_TOKEN), not the command line, where every user
+# of the machine could read it (ps, /proc/PID/cmdline); it is printed once, to this terminal only.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
@@ -29,9 +31,15 @@ EXTRA=()
 if [ "$(id -u)" = 0 ]; then
   EXTRA=(--allow-root) # containers and CI machines run as root; the server still listens on $IP only
 fi
+case "$IP" in
+  127.0.0.1|localhost|::1) ;;
+  *) [ -f /.dockerenv ] || [ -f /run/.containerenv ] || echo "lab: WARNING: listening on $IP, not 127.0.0.1: whoever can reach this port and knows the token can run code as $(id -un)" >&2 ;;
+esac
+export JUPYTER_TOKEN="$TOKEN"
+unset JUPYTER_TOKEN_FILE
 echo "lab: JupyterLab on http://127.0.0.1:$PORT/lab?token=$TOKEN  (Ctrl-C to stop)"
 echo "lab: pick the kernel \"Go (fiberlib)\" for new notebooks; backend: $("$ROOT/bin/fiberkernel" doctor 2>/dev/null | sed -n 's/^backend: //p')"
 cd "$NBDIR"
 exec "$VENV/bin/python" -m jupyter lab --ip="$IP" --port="$PORT" --ServerApp.open_browser="$OPEN" "${EXTRA[@]}" \
-  --IdentityProvider.token="$TOKEN" --ServerApp.root_dir="$NBDIR" \
+  --ServerApp.root_dir="$NBDIR" \
   --MappingKernelManager.default_kernel_name=fiberbnn

@@ -55,6 +55,11 @@ if ! "$PYTHON" -c 'import venv, ensurepip' 2>/dev/null; then
 fi
 
 # --- 1. Python virtual environment ----------------------------------------------------------------------
+# Leftovers of an interrupted set-up, whose process is gone: remove them (a running set-up keeps its own).
+for d in "$ROOT"/.venv.tmp-*; do
+  [ -d "$d" ] || continue
+  kill -0 "${d##*-}" 2>/dev/null || { say "removing $d, left by an interrupted set-up"; rm -rf "$d"; }
+done
 VENV_STAMP="$(sha kernel/requirements.txt) $("$PYTHON" -c 'import sys; print(sys.version.split()[0], sys.executable)')"
 if [ -f "$VENV/.fiberbnn-stamp" ] && [ "$(cat "$VENV/.fiberbnn-stamp")" = "$VENV_STAMP" ] && [ -x "$VENV/bin/python" ]; then
   say "venv up to date: $VENV"

@@ -53,6 +53,9 @@ type Dataset struct {
 // Validate checks shapes, finiteness and label ranges, and returns an error naming the first problem and
 // how to fix it.
 func (ds *Dataset) Validate() error {
+	if ds == nil {
+		return errNilDataset
+	}
 	name := ds.Name
 	if name == "" {
 		name = "data set"

@@ -34,6 +34,9 @@ func checkFraction(ds *Dataset, what string, fraction float64) (int, error) {
 // RandomSplit splits ds into two parts: ceil(testFraction·N) examples drawn uniformly at random (seeded) go to
 // test, the rest to train. Both keep the original order of the examples.
 func RandomSplit(ds *Dataset, testFraction float64, seed uint64) (train, test *Dataset, err error) {
+	if ds == nil {
+		return nil, nil, fmt.Errorf("split: %w", errNilDataset)
+	}
 	nTest, err := checkFraction(ds, "test", testFraction)
 	if err != nil {
 		return nil, nil, err
@@ -51,6 +54,9 @@ func RandomSplit(ds *Dataset, testFraction float64, seed uint64) (train, test *D
 // them (largest remainders get the extra ones; ties go to the lower class index). Which examples of a class
 // go to test is drawn at random with seed. Both parts keep the original order of the examples.
 func StratifiedSplit(ds *Dataset, testFraction float64, seed uint64) (train, test *Dataset, err error) {
+	if ds == nil {
+		return nil, nil, fmt.Errorf("split: %w", errNilDataset)
+	}
 	if ds.Task != Classification {
 		return nil, nil, fmt.Errorf("%s: stratified split needs a classification set (task is %v): use RandomSplit", ds.label(), ds.Task)
 	}
@@ -100,6 +106,9 @@ func StratifiedSplit(ds *Dataset, testFraction float64, seed uint64) (train, tes
 // ValidationSplit holds out a validation part of a training set: stratified (StratifiedSplit) for
 // classification, uniformly random (RandomSplit) for regression. fraction is the validation share, e.g. 0.1.
 func ValidationSplit(train *Dataset, fraction float64, seed uint64) (fit, valid *Dataset, err error) {
+	if train == nil {
+		return nil, nil, fmt.Errorf("split: %w", errNilDataset)
+	}
 	if train.Task == Classification {
 		fit, valid, err = StratifiedSplit(train, fraction, seed)
 	} else {

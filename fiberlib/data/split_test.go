@@ -3,6 +3,7 @@ package data
 import (
 	"math"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -140,4 +141,41 @@ func TestSubsetAndConcat(t *testing.T) {
 	reg := &Dataset{Name: "r", Task: Regression, N: 1, D: 1, T: 1, X: []float32{1}, Y: []float32{1}}
 	_, err = Concat("x", a, reg)
 	wantErr(t, err, "shapes differ")
+}
+
+// Every function taking a *Dataset refuses nil with an error that says so, instead of panicking.
+func TestNilDatasetIsAnError(t *testing.T) {
+	ds, err := GapRegression(GapOptions{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	std, err := FitStandardizer(ds, StandardizeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var nilDS *Dataset
+	calls := map[string]func() error{
+		"Validate":        func() error { return nilDS.Validate() },
+		"Subset":          func() error { _, err := nilDS.Subset("x", []int{0}); return err },
+		"Concat":          func() error { _, err := Concat("x", ds, nil); return err },
+		"RandomSplit":     func() error { _, _, err := RandomSplit(nil, 0.3, 1); return err },
+		"StratifiedSplit": func() error { _, _, err := StratifiedSplit(nil, 0.3, 1); return err },
+		"ValidationSplit": func() error { _, _, err := ValidationSplit(nil, 0.3, 1); return err },
+		"FitStandardizer": func() error { _, err := FitStandardizer(nil, StandardizeOptions{}); return err },
+		"Standardize":     func() error { _, _, err := Standardize(ds, nil); return err },
+		"Transform":       func() error { _, err := std.Transform(nil); return err },
+		"Inverse":         func() error { _, err := std.Inverse(nil); return err },
+	}
+	for name, call := range calls {
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Errorf("%s(nil) panicked: %v", name, r)
+				}
+			}()
+			if err := call(); err == nil || !strings.Contains(err.Error(), "nil data set") {
+				t.Errorf("%s(nil): err = %v, want one saying nil data set", name, err)
+			}
+		}()
+	}
 }

@@ -124,6 +124,9 @@ func (s *Standardizer) Inverse(ds *Dataset) (*Dataset, error) {
 }
 
 func (s *Standardizer) check(ds *Dataset) error {
+	if ds == nil {
+		return fmt.Errorf("standardize: %w", errNilDataset)
+	}
 	if ds.D != len(s.XShift) {
 		return fmt.Errorf("standardize %s: D=%d, but the standardizer was fitted on D=%d inputs: fit it on this set's training split",
 			ds.label(), ds.D, len(s.XShift))

@@ -1,6 +1,7 @@
 package data
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 )
@@ -8,6 +9,9 @@ import (
 // Subset returns a new Dataset holding the examples idx, in that order (copies, not views). It returns an error
 // when an index is out of range [0, N).
 func (ds *Dataset) Subset(name string, idx []int) (*Dataset, error) {
+	if ds == nil {
+		return nil, errNilDataset
+	}
 	for k, i := range idx {
 		if i < 0 || i >= ds.N {
 			return nil, fmt.Errorf("%s: subset index %d (position %d) is out of range [0, %d)", ds.label(), i, k, ds.N)
@@ -68,6 +72,9 @@ func (ds *Dataset) ClassCounts() []int {
 // Concat returns the examples of a followed by those of b, named name. Both must have the same task, D, T,
 // Classes and ClassNames.
 func Concat(name string, a, b *Dataset) (*Dataset, error) {
+	if a == nil || b == nil {
+		return nil, fmt.Errorf("concat: %w", errNilDataset)
+	}
 	if a.Task != b.Task || a.D != b.D || a.T != b.T || a.Classes != b.Classes {
 		return nil, fmt.Errorf("concat %s and %s: shapes differ (task %v/%v, D %d/%d, T %d/%d, classes %d/%d)",
 			a.label(), b.label(), a.Task, b.Task, a.D, b.D, a.T, b.T, a.Classes, b.Classes)
@@ -88,7 +95,13 @@ func Concat(name string, a, b *Dataset) (*Dataset, error) {
 }
 
 // label returns the data set's name for messages.
+// errNilDataset is the error of functions given a nil *Dataset.
+var errNilDataset = errors.New("nil data set: load or build one first (e.g. with a Load function, or check the error it returned)")
+
 func (ds *Dataset) label() string {
+	if ds == nil {
+		return "nil data set"
+	}
 	if ds.Name == "" {
 		return "data set"
 	}

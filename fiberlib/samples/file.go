@@ -35,18 +35,30 @@ type header struct {
 // Save writes s to path atomically (temporary file, fsync, rename), after validating it. Loading the file
 // gives back the same set bit for bit (Extras: see Meta).
 func (s *Set) Save(path string) error {
+	f, err := s.toFile(path)
+	if err != nil {
+		return err
+	}
+	if err := binfile.Write(path, f); err != nil {
+		return fmt.Errorf("samples: %w", err)
+	}
+	return nil
+}
+
+// toFile validates s and returns its binfile content; path is used in error messages.
+func (s *Set) toFile(path string) (*binfile.File, error) {
 	if err := s.Validate(); err != nil {
-		return fmt.Errorf("samples: not saving %s: %w", path, err)
+		return nil, fmt.Errorf("samples: not saving %s: %w", path, err)
 	}
 	names := slices.Sorted(maps.Keys(s.Diagnostics))
 	for _, k := range names {
 		if len(k) > maxDiagLength {
-			return fmt.Errorf("samples: not saving %s: diagnostic name %.20q... longer than %d bytes", path, k, maxDiagLength)
+			return nil, fmt.Errorf("samples: not saving %s: diagnostic name %.20q... longer than %d bytes", path, k, maxDiagLength)
 		}
 	}
 	f := &binfile.File{Kind: Kind, Version: FormatVersion}
 	if err := f.SetHeader(header{N: s.N, P: s.P, Meta: s.Meta, Diagnostics: names}); err != nil {
-		return fmt.Errorf("samples: not saving %s: the metadata cannot be stored as JSON (NaN or Inf in Extras?): %w", path, err)
+		return nil, fmt.Errorf("samples: not saving %s: the metadata cannot be stored as JSON (NaN or Inf in Extras?): %w", path, err)
 	}
 	add := func(name string, shape []int, data []float32) error {
 		if err := f.Add(name, shape, data); err != nil {
@@ -55,27 +67,24 @@ func (s *Set) Save(path string) error {
 		return nil
 	}
 	if err := add(arrayTheta, []int{s.N, s.P}, s.Theta); err != nil {
-		return err
+		return nil, err
 	}
 	if s.Loss != nil {
 		if err := add(arrayLoss, []int{s.N}, s.Loss); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if s.MAP != nil {
 		if err := add(arrayMAP, []int{s.P}, s.MAP); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	for _, k := range names {
 		if err := add(diagPrefix+k, []int{s.N}, s.Diagnostics[k]); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	if err := binfile.Write(path, f); err != nil {
-		return fmt.Errorf("samples: %w", err)
-	}
-	return nil
+	return f, nil
 }
 
 // MustSave is Save for notebooks: it panics on error.
@@ -95,6 +104,12 @@ func Load(path string) (*Set, error) {
 		}
 		return nil, fmt.Errorf("samples: %w", err)
 	}
+	return fromFile(path, f)
+}
+
+// fromFile returns the set held by f, read from path (used in error messages), after checking it.
+func fromFile(path string, f *binfile.File) (*Set, error) {
+	var err error
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("samples: %s: %s", path, fmt.Sprintf(format, args...))
 	}

@@ -103,6 +103,9 @@ func (s *Set) Validate() error {
 	if s.P < 1 {
 		return fmt.Errorf("%s: no parameters (P=%d)", name, s.P)
 	}
+	if s.N > math.MaxInt/s.P {
+		return fmt.Errorf("%s: N×P = %d×%d overflows: not a real set", name, s.N, s.P)
+	}
 	if len(s.Theta) != s.N*s.P {
 		return fmt.Errorf("%s: Theta has %d values, want N×P = %d×%d = %d", name, len(s.Theta), s.N, s.P, s.N*s.P)
 	}

@@ -34,6 +34,7 @@ func TestValidate(t *testing.T) {
 		{"no samples", func(s *Set) { s.N = 0; s.Theta = nil }, "no samples (N=0)"},
 		{"no params", func(s *Set) { s.P = 0 }, "no parameters (P=0)"},
 		{"short theta", func(s *Set) { s.Theta = s.Theta[:5] }, "Theta has 5 values, want N×P = 3×2 = 6"},
+		{"overflowing size", func(s *Set) { s.N, s.P, s.Theta = 1<<32, 1<<32, nil }, "N×P = 4294967296×4294967296 overflows"},
 		{"loss length", func(s *Set) { s.Loss = s.Loss[:2] }, "Loss has 2 values, want one per sample (N=3)"},
 		{"map length", func(s *Set) { s.MAP = []float32{1} }, "MAP has 1 values, want P=2"},
 		{"diag length", func(s *Set) { s.Diagnostics["distance"] = nil }, `diagnostic "distance" has 0 values`},

@@ -38,8 +38,10 @@ type Result struct {
 	BestEpoch []int
 	// Stopped reports which members stopped early.
 	Stopped []bool
-	// Duration is the wall time of training (compilation included).
+	// Duration is the wall time of training (compilation included), of this run only when it resumed.
 	Duration time.Duration
+	// ResumedEpoch is the epoch at which this run resumed from Options.CheckpointPath (0: it started afresh).
+	ResumedEpoch int
 }
 
 // Member returns member i's parameters (a view).
@@ -111,40 +113,42 @@ func MAP(net *posterior.Network, opts Options) (*Result, error) {
 
 // Run trains from the initial parameters of seed (opts.Init, if given, is used instead) with minibatch
 // orders drawn from seed; the validation split stays the one of opts.Seed.
+//
+// With Options.CheckpointPath set, Run resumes from that file when it exists (it must have been made by the
+// same options, seed, network and data) and saves the run there atomically every CheckpointEvery
+// evaluations and at the end; a resumed run gives bit for bit the result of an uninterrupted one (same
+// backend). A member whose objective or parameters become NaN or infinite ends the run with a
+// *DivergenceError naming the member and the step, and holding the last finite parameters.
 func (tr *Trainer) Run(seed uint64) (*Result, error) {
 	start := time.Now()
 	o := tr.opts
 	o.Seed = seed
-	trainNet, valExec, st := tr.trainNet, tr.valExec, tr.st
-	batch, stepsPerEpoch, maxCall := tr.batch, tr.stepsPerEpoch, tr.maxCall
-	m, p, n := o.Members, tr.net.NumParams(), trainNet.NumData()
-	theta, err := initialTheta(tr.net.Spec, o, m, p)
+	rs, err := tr.startState(o)
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{M: m, P: p, Network: trainNet, BestEpoch: make([]int, m), Stopped: make([]bool, m)}
-	thetaT := tensors.FromFlatDataAndDimensions(theta, m, p)
-	mom1 := tensors.FromFlatDataAndDimensions(make([]float32, m*p), m, p)
-	mom2 := tensors.FromFlatDataAndDimensions(make([]float32, m*p), m, p)
-	tT := tensors.FromScalar(float32(0))
-	active := make([]float32, m)
-	for i := range active {
-		active[i] = 1
-	}
+	trainNet, valExec, st := tr.trainNet, tr.valExec, tr.st
+	batch, stepsPerEpoch, maxCall := tr.batch, tr.stepsPerEpoch, tr.maxCall
+	m, p, n := o.Members, tr.net.NumParams(), trainNet.NumData()
+	res := rs.res
+	thetaT := tensors.FromFlatDataAndDimensions(rs.theta, m, p)
+	mom1 := tensors.FromFlatDataAndDimensions(rs.mom1, m, p)
+	mom2 := tensors.FromFlatDataAndDimensions(rs.mom2, m, p)
+	tT := tensors.FromScalar(rs.t)
+	active := rs.active
 	rngs := make([]*rand.Rand, m)
 	for i := range rngs {
-		rngs[i] = rand.New(rand.NewPCG(o.Seed, 1<<32+uint64(i)))
+		rngs[i] = rand.New(rs.rngs[i])
 	}
-	best := make([]float64, m)
-	for i := range best {
-		best[i] = math.Inf(1)
+	bad := make([]float32, m)
+	for i := range bad {
+		bad[i] = -1
 	}
-	bestTheta := append([]float32(nil), theta...)
-	wait := make([]int, m)
 	data := trainNet.Data()
-	nextProgress := 0.0
+	theta := rs.theta
+	evals := 0
 
-	for epoch := 0; epoch < o.Epochs; {
+	for epoch := res.Epochs; epoch < o.Epochs && !allStopped(active); {
 		epochs := min(o.EvalEvery, o.Epochs-epoch)
 		steps := stepsPerEpoch * epochs
 		var perm []int32
@@ -158,7 +162,8 @@ func (tr *Trainer) Run(seed uint64) (*Result, error) {
 			if err != nil {
 				return nil, err
 			}
-			args := []any{thetaT, mom1, mom2, tT, tensors.FromFlatDataAndDimensions(append([]float32(nil), active...), m), data[0], data[1]}
+			args := []any{thetaT, mom1, mom2, tT, tensors.FromFlatDataAndDimensions(append([]float32(nil), active...), m),
+				tensors.FromFlatDataAndDimensions(append([]float32(nil), bad...), m), data[0], data[1]}
 			if perm != nil {
 				part := make([]int32, m*k*batch)
 				for i := 0; i < m; i++ {
@@ -174,6 +179,16 @@ func (tr *Trainer) Run(seed uint64) (*Result, error) {
 			for i, v := range tensors.MustCopyFlatData[float32](out[4]) {
 				lossSum[i] += float64(v)
 			}
+			bad = tensors.MustCopyFlatData[float32](out[5])
+			for i, b := range bad {
+				if b >= 0 {
+					step := int(b)
+					res.Theta = tensors.MustCopyFlatData[float32](thetaT)
+					res.Duration = time.Since(start)
+					return nil, &DivergenceError{Member: i, Step: step, Epoch: (step-1)/stepsPerEpoch + 1,
+						LearningRate: o.LearningRate, Result: res}
+				}
+			}
 			done += k
 		}
 		epoch += epochs
@@ -184,10 +199,6 @@ func (tr *Trainer) Run(seed uint64) (*Result, error) {
 			trainLoss[i] = lossSum[i] / float64(steps)
 			if active[i] == 0 {
 				trainLoss[i] = math.NaN()
-			}
-			if active[i] == 1 && (math.IsNaN(trainLoss[i]) || math.IsInf(trainLoss[i], 0)) {
-				return nil, fmt.Errorf("train.MAP: member %d diverged at epoch %d (loss %v): lower LearningRate (now %g)",
-					i, epoch, trainLoss[i], o.LearningRate)
 			}
 		}
 		res.EvalEpochs = append(res.EvalEpochs, epoch)
@@ -210,10 +221,10 @@ func (tr *Trainer) Run(seed uint64) (*Result, error) {
 					valLoss[i] = math.NaN()
 					continue
 				}
-				if valLoss[i] < best[i] {
-					best[i], wait[i], res.BestEpoch[i] = valLoss[i], 0, epoch
-					copy(bestTheta[i*p:(i+1)*p], theta[i*p:(i+1)*p])
-				} else if wait[i]++; wait[i] >= o.Patience {
+				if valLoss[i] < rs.best[i] {
+					rs.best[i], rs.wait[i], res.BestEpoch[i] = valLoss[i], 0, epoch
+					copy(rs.bestTheta[i*p:(i+1)*p], theta[i*p:(i+1)*p])
+				} else if rs.wait[i]++; rs.wait[i] >= o.Patience {
 					active[i], res.Stopped[i] = 0, true
 				}
 			}
@@ -223,21 +234,23 @@ func (tr *Trainer) Run(seed uint64) (*Result, error) {
 				res.BestEpoch[i] = epoch
 			}
 		}
-		allStopped := true
-		for _, a := range active {
-			allStopped = allStopped && a == 0
-		}
-		last := epoch >= o.Epochs || allStopped
-		if o.Progress != nil && (float64(epoch)/float64(o.Epochs) >= nextProgress || last) {
+		last := epoch >= o.Epochs || allStopped(active)
+		if o.Progress != nil && (float64(epoch)/float64(o.Epochs) >= rs.nextProgress || last) {
 			writeProgress(o, res, trainLoss, valLoss, active, time.Since(start))
-			nextProgress = float64(epoch)/float64(o.Epochs) + o.ProgressEvery - 1e-9
+			rs.nextProgress = float64(epoch)/float64(o.Epochs) + o.ProgressEvery - 1e-9
 		}
-		if allStopped {
-			break
+		if evals++; o.CheckpointPath != "" && (evals%o.CheckpointEvery == 0 || last) {
+			rs.theta = theta
+			rs.mom1 = tensors.MustCopyFlatData[float32](mom1)
+			rs.mom2 = tensors.MustCopyFlatData[float32](mom2)
+			rs.t = tensors.MustCopyFlatData[float32](tT)[0]
+			if err := tr.saveCheckpoint(o, rs); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if valExec != nil {
-		theta = bestTheta
+		theta = rs.bestTheta
 	}
 	res.Theta = theta
 	if o.FitNoise {
@@ -252,6 +265,35 @@ func (tr *Trainer) Run(seed uint64) (*Result, error) {
 	}
 	res.Duration = time.Since(start)
 	return res, nil
+}
+
+// DivergenceError reports a member whose training objective or parameters became NaN or infinite. The
+// step that would have made them so was not applied.
+type DivergenceError struct {
+	// Member is the index of the first member that diverged, Step the 1-based optimiser step at which it
+	// did, and Epoch the 1-based epoch holding that step.
+	Member, Step, Epoch int
+	// LearningRate is the learning rate of the run.
+	LearningRate float64
+	// Result holds the run so far: Theta has every member's parameters at the end of the executed call that
+	// found the divergence, the diverged member's being its last finite ones.
+	Result *Result
+}
+
+// Error names the member, the step and the fix.
+func (e *DivergenceError) Error() string {
+	return fmt.Sprintf("train.MAP: member %d diverged at step %d (epoch %d): its objective or parameters became NaN or infinite; "+
+		"lower LearningRate (now %g), or check the data and Init for huge values (its last finite parameters are in DivergenceError.Result)",
+		e.Member, e.Step, e.Epoch, e.LearningRate)
+}
+
+func allStopped(active []float32) bool {
+	for _, a := range active {
+		if a != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // MustMAP is MAP that panics on error; for notebooks.

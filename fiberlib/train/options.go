@@ -95,6 +95,15 @@ type Options struct {
 	// ProgressEvery is the fraction of Epochs between progress lines (default 0.1).
 	ProgressEvery float64
 
+	// CheckpointPath, when set, is a file where Run saves the whole training state atomically (temporary
+	// file, fsync, rename) every CheckpointEvery evaluations and at the end, and from which it resumes when
+	// the file exists at the start. Resuming needs the same options, seed, network and data (checked; a
+	// mismatch is an error naming the difference) and gives the same numbers as an uninterrupted run on the
+	// same backend. Progress and Backend may differ.
+	CheckpointPath string
+	// CheckpointEvery is the number of evaluations (see EvalEvery) between checkpoints (default 1).
+	CheckpointEvery int
+
 	// Backend to run on (default: backend.New(), the process-wide backend).
 	Backend compute.Backend
 	// MaxUnrolledSteps caps the steps per call where the loop is unrolled (the pure-Go backend; default 8).
@@ -151,6 +160,9 @@ func (o Options) withDefaults() (Options, error) {
 	if o.MaxUnrolledSteps == 0 {
 		o.MaxUnrolledSteps = 8
 	}
+	if o.CheckpointEvery == 0 {
+		o.CheckpointEvery = 1
+	}
 	checks := []struct {
 		bad  bool
 		what string
@@ -170,6 +182,7 @@ func (o Options) withDefaults() (Options, error) {
 		{o.EvalEvery < 1, fmt.Sprintf("EvalEvery=%d, want >= 1", o.EvalEvery)},
 		{!(o.ProgressEvery > 0 && o.ProgressEvery <= 1), fmt.Sprintf("ProgressEvery=%v, want in (0, 1]", o.ProgressEvery)},
 		{o.MaxUnrolledSteps < 1, fmt.Sprintf("MaxUnrolledSteps=%d, want >= 1", o.MaxUnrolledSteps)},
+		{o.CheckpointEvery < 1, fmt.Sprintf("CheckpointEvery=%d, want >= 1", o.CheckpointEvery)},
 	}
 	for _, c := range checks {
 		if c.bad {

@@ -14,9 +14,12 @@ import (
 // stepper compiles and runs calls of several optimiser steps for M members.
 //
 // Call inputs: theta, mom1, mom2 [M, P]; t (float32 scalar, steps taken so far); active [M] (1 for members
-// still training, 0 for stopped ones, whose state is then left unchanged); the training data tensors; and,
-// for minibatches, perm [M, steps·B] int32 (the rows of each step's batch). Outputs: theta, mom1, mom2, t
-// and lossSum [M] (the sum over the call's steps of each member's minibatch objective U/n).
+// still training, 0 for stopped ones, whose state is then left unchanged); bad [M] (float32: −1, or the
+// 1-based step at which the member's objective or parameters first became NaN or infinite); the training
+// data tensors; and, for minibatches, perm [M, steps·B] int32 (the rows of each step's batch). Outputs:
+// theta, mom1, mom2, t, lossSum [M] (the sum over the call's steps of each member's minibatch objective U/n)
+// and bad. A step that would make a member's objective or parameters non-finite is not applied: the member
+// is frozen at its last finite state and bad records the step.
 type stepper struct {
 	net  *posterior.Network
 	opts Options
@@ -53,27 +56,26 @@ func (s *stepper) exec(steps int) (*Exec, error) {
 }
 
 func (s *stepper) build(steps int, in []*Node) []*Node {
-	theta, mom1, mom2, t, active, x, y := in[0], in[1], in[2], in[3], in[4], in[5], in[6]
+	theta, mom1, mom2, t, active, bad, x, y := in[0], in[1], in[2], in[3], in[4], in[5], in[6], in[7]
 	consts := []*Node{x, y, active}
 	if !s.full {
-		consts = append(consts, in[7])
+		consts = append(consts, in[8])
 	}
 	// GoMLX v0.28.2 caches scalar constants per graph, not per function: a scalar (ZerosLike, MulScalar,
 	// ...) first created here, in the enclosing function, and reused inside the While body fails to build.
 	// So nothing here creates one: the zero loss sum is an array constant.
 	zero := Const(theta.Graph(), make([]float32, active.Shape().Dimensions[0]))
-	state := []*Node{theta, mom1, mom2, t, zero}
+	state := []*Node{theta, mom1, mom2, t, zero, bad}
 	return gloop.Repeat(steps, s.useWhile, consts, state, s.body)
 }
 
 // body is one optimiser step.
 func (s *stepper) body(step *Node, c, st []*Node) []*Node {
 	data := []*Node{c[0], c[1]}
-	active := ExpandAxes(c[2], -1) // [M, 1]
 	if !s.full {
 		data = posterior.GatherRows(data, batchRows(c[3], step, s.batch)) // [M, B, ...]
 	}
-	theta, mom1, mom2, t, lossSum := st[0], st[1], st[2], st[3], st[4]
+	theta, mom1, mom2, t, lossSum, bad := st[0], st[1], st[2], st[3], st[4], st[5]
 	obj := DivScalar(s.net.Potential(theta, data), float64(s.net.NumData())) // [M]
 	grad := Gradient(ReduceAllSum(obj), theta)[0]
 	o := s.opts
@@ -101,9 +103,13 @@ func (s *stepper) body(step *Node, c, st []*Node) []*Node {
 		newM2 = mom2
 		newTheta = Sub(theta, Mul(newM1, lr))
 	}
-	blend := func(nw, old *Node) *Node { return Add(old, Mul(active, Sub(nw, old))) }
-	return []*Node{blend(newTheta, theta), blend(newM1, mom1), blend(newM2, mom2), t1,
-		Add(lossSum, Mul(c[2], obj))}
+	// A member moves when it is active, has not gone bad, and this step keeps it finite.
+	alive := LogicalAnd(GreaterThan(c[2], ZerosLike(c[2])), LessThan(bad, ZerosLike(bad))) // [M]
+	finite := LogicalAnd(IsFinite(obj), ReduceLogicalAnd(IsFinite(newTheta), -1))
+	move := LogicalAnd(alive, finite)
+	newBad := Where(LogicalAnd(alive, LogicalNot(finite)), BroadcastToDims(t1, bad.Shape().Dimensions...), bad)
+	return []*Node{Where(move, newTheta, theta), Where(move, newM1, mom1), Where(move, newM2, mom2), t1,
+		Add(lossSum, Where(move, obj, ZerosLike(obj))), newBad}
 }
 
 // learningRate returns the scalar learning rate of the step that starts after t steps.

@@ -184,6 +184,11 @@ func Read(dir string) (Spec, error) {
 	if err != nil {
 		return Spec{}, fmt.Errorf("reading kernel spec: %w", err)
 	}
+	return Parse(data, path)
+}
+
+// Parse decodes the bytes of a kernel.json; path names the file in errors.
+func Parse(data []byte, path string) (Spec, error) {
 	var s Spec
 	if err := json.Unmarshal(data, &s); err != nil {
 		return Spec{}, fmt.Errorf("kernel spec %q is not valid JSON: %w", path, err)

@@ -78,6 +78,11 @@ func ReadNotebook(path string) (*Notebook, error) {
 	if err != nil {
 		return nil, err
 	}
+	return ParseNotebook(data, path)
+}
+
+// ParseNotebook parses the bytes of a notebook file; path names it in errors.
+func ParseNotebook(data []byte, path string) (*Notebook, error) {
 	var nb Notebook
 	if err := json.Unmarshal(data, &nb); err != nil {
 		return nil, fmt.Errorf("notebook %q is not valid JSON: %w", path, err)

@@ -283,6 +283,25 @@ func triggers() []trigger {
 			_, err := train.MAP(wider, train.Options{Epochs: 2, CheckpointPath: ckpt})
 			return err
 		}},
+		{[]string{"fiber: loading checkpoint (delete it to start the walk afresh):", "checksum mismatch"}, func(t *testing.T) error {
+			_, net := linear(t)
+			ckpt := filepath.Join(t.TempDir(), "walk.ckpt")
+			b := backend.MustNew()
+			opts := fiber.Options{Particles: 2, Steps: 4, RecordEvery: 2, Seed: 1, CheckpointPath: ckpt}
+			if _, err := fiber.Walk(context.Background(), b, net, []float32{0.5, 0.5, 1}, opts); err != nil {
+				t.Fatal(err)
+			}
+			raw, err := os.ReadFile(ckpt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw[len(raw)/2] ^= 1
+			if err := os.WriteFile(ckpt, raw, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err = fiber.LoadCheckpoint(b, net, ckpt, nil)
+			return err
+		}},
 		{[]string{"fiber: checkpoint", "is for a target with P ="}, func(t *testing.T) error {
 			ds, net := linear(t)
 			ckpt := filepath.Join(t.TempDir(), "walk.ckpt")

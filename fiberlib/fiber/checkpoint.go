@@ -1,20 +1,24 @@
 package fiber
 
 import (
-	"bufio"
+	"bytes"
 	"encoding/gob"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"reflect"
 
 	"github.com/gomlx/compute"
 
+	"github.com/fiberbnn/fiberbnn/fiberlib/internal/binfile"
 	"github.com/fiberbnn/fiberbnn/fiberlib/posterior"
 )
 
-const checkpointVersion = 2
+// CheckpointKind names walk checkpoints in the binfile container (docs/formats.md): the container gives the
+// atomic write, the version and the CRC-32C checksum over the whole file; its one uint8 array "state" holds
+// the walk's state encoded with encoding/gob, which is decoded only after the checksum has been verified.
+const CheckpointKind = "fiberbnn.fiber-checkpoint"
+
+const checkpointVersion = 3
 
 // checkpointFile is what a checkpoint holds: everything that determines the rest of the walk (settings,
 // drifts, positions, per-particle ε, stop marks, the step, which also fixes the random streams) and what was recorded.
@@ -38,39 +42,19 @@ func (w *Walker) SaveCheckpoint(path string) error {
 	}
 	c := checkpointFile{Version: checkpointVersion, Settings: w.set, MAP: w.mapTheta, Drift: w.drift,
 		LossStar: w.lossStar, State: *h, Trace: w.trace, Snapshots: w.snapshots}
-	return writeAtomic(path, func(f *bufio.Writer) error { return gob.NewEncoder(f).Encode(&c) })
-}
-
-func writeAtomic(path string, write func(*bufio.Writer) error) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	tmp, err := os.CreateTemp(dir, base+".tmp*")
-	if err != nil {
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(&c); err != nil {
 		return fmt.Errorf("fiber: saving checkpoint %q: %w", path, err)
 	}
-	defer func() {
-		if err != nil {
-			_ = tmp.Close()
-			_ = os.Remove(tmp.Name())
-		}
-	}()
-	bw := bufio.NewWriter(tmp)
-	if err = write(bw); err != nil {
+	f := &binfile.File{Kind: CheckpointKind, Version: checkpointVersion}
+	if err := f.SetHeader(map[string]int{"particles": w.set.Particles, "params": w.set.NumParams, "step": h.Step}); err != nil {
 		return fmt.Errorf("fiber: saving checkpoint %q: %w", path, err)
 	}
-	if err = bw.Flush(); err != nil {
+	if err := f.Add("state", []int{buf.Len()}, buf.Bytes()); err != nil {
 		return fmt.Errorf("fiber: saving checkpoint %q: %w", path, err)
 	}
-	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("fiber: saving checkpoint %q: %w", path, err)
-	}
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("fiber: saving checkpoint %q: %w", path, err)
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("fiber: saving checkpoint %q: %w", path, err)
+	if err := binfile.Write(path, f); err != nil {
+		return fmt.Errorf("fiber: saving checkpoint: %w", err)
 	}
 	return nil
 }
@@ -80,14 +64,24 @@ func writeAtomic(path string, write func(*bufio.Writer) error) (err error) {
 // its progress and checkpoint options are used; with nil opts the saved settings are used as they are.
 // Continuing a loaded walk gives the same numbers as a walk that was never interrupted (same backend).
 func LoadCheckpoint(b compute.Backend, target posterior.Target, path string, opts *Options) (*Walker, error) {
-	f, err := os.Open(path)
+	f, err := binfile.Read(path, CheckpointKind, checkpointVersion)
 	if err != nil {
-		return nil, fmt.Errorf("fiber: loading checkpoint: %w", err)
+		return nil, fmt.Errorf("fiber: loading checkpoint (delete it to start the walk afresh): %w", err)
 	}
-	defer f.Close()
+	if f.Version != checkpointVersion {
+		return nil, fmt.Errorf("fiber: checkpoint %q has version %d, this code reads version %d; delete it to start afresh", path, f.Version, checkpointVersion)
+	}
+	a, ok := f.Lookup("state")
+	raw, isBytes := []byte(nil), false
+	if ok {
+		raw, isBytes = a.Data.([]uint8)
+	}
+	if !isBytes {
+		return nil, fmt.Errorf("fiber: checkpoint %q has no uint8 array \"state\"; delete it to start afresh", path)
+	}
 	var c checkpointFile
-	if err := gob.NewDecoder(bufio.NewReader(f)).Decode(&c); err != nil {
-		return nil, fmt.Errorf("fiber: loading checkpoint %q: not a fiber checkpoint or corrupt: %w", path, err)
+	if err := gob.NewDecoder(bytes.NewReader(raw)).Decode(&c); err != nil {
+		return nil, fmt.Errorf("fiber: loading checkpoint %q: its state does not decode (%v); delete it to start afresh", path, err)
 	}
 	if c.Version != checkpointVersion {
 		return nil, fmt.Errorf("fiber: checkpoint %q has version %d, this code reads version %d", path, c.Version, checkpointVersion)

@@ -118,6 +118,25 @@ func TestCheckpointResumeIsIdentical(t *testing.T) {
 	if _, err := fiber.LoadCheckpoint(b, other, path, &opts); err == nil || !strings.Contains(err.Error(), "different target") {
 		t.Errorf("loading for another data set: err = %v, want 'different target'", err)
 	}
+	// A damaged checkpoint (one byte flipped) is refused by its checksum before anything is decoded.
+	good, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := append([]byte(nil), good...)
+	bad[len(bad)/2] ^= 0x10
+	if err := os.WriteFile(path, bad, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fiber.LoadCheckpoint(b, lr, path, nil); err == nil || !strings.Contains(err.Error(), "checksum mismatch") {
+		t.Errorf("loading a damaged checkpoint: err = %v, want a checksum mismatch", err)
+	}
+	if err := os.WriteFile(path, good[:len(good)-7], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fiber.LoadCheckpoint(b, lr, path, nil); err == nil || !strings.Contains(err.Error(), "truncated") {
+		t.Errorf("loading a truncated checkpoint: err = %v, want 'truncated'", err)
+	}
 	if err := os.WriteFile(path, []byte("not a checkpoint"), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -31,6 +31,11 @@ type TrainReport struct {
 	SkippedSteps int
 	// EarlyStopped is true when training stopped because the held-out loss stopped improving.
 	EarlyStopped bool
+	// Lambda is the potential's weight λ at the end (TrainOptions.Lambda, or the adapted value when
+	// TrainOptions.TargetLevel is set); LambdaTrace and LevelTrace hold, per call, the adapted λ and the
+	// draws' mean per-datum loss E_q[ℓ] that set it (TargetLevel only).
+	Lambda                  float64
+	LambdaTrace, LevelTrace []float64
 	// Duration is the wall time of the fit, compilation included.
 	Duration time.Duration
 }
@@ -38,10 +43,15 @@ type TrainReport struct {
 // objective is what trainAdam minimises.
 type objective struct {
 	// loss builds the minibatch loss (a scalar) from params [nParams], a batch [B, dim] of training rows,
-	// the RNG state (for reparameterised draws) and the extra constants; it returns the new RNG state.
-	loss func(params, batch, rng *Node, consts []*Node) (loss, newRNG *Node)
+	// the RNG state (for reparameterised draws) and the extra constants; it returns an auxiliary scalar
+	// averaged over each call (the draws' mean per-datum potential, or a zero) and the new RNG state.
+	loss func(params, batch, rng *Node, consts []*Node) (loss, aux, newRNG *Node)
 	// valid builds the mean held-out loss (a scalar) over valid [Nv, dim].
 	valid func(params, valid *Node, consts []*Node) *Node
+	// adapt, when not nil, updates the scalar constant consts[adaptIdx] (the potential's weight λ) between
+	// calls from the call's mean aux value; it returns the new value.
+	adapt    func(meanAux, current float64) float64
+	adaptIdx int
 }
 
 // split shuffles the n rows (seeded) and holds out a fraction of them.
@@ -88,7 +98,7 @@ func trainAdam(b compute.Backend, init []float32, train, valid []float32, dim in
 	obj objective, o TrainOptions) ([]float32, TrainReport, error) {
 	start := time.Now()
 	nt, nv := len(train)/dim, len(valid)/dim
-	rep := TrainReport{NumTrain: nt, NumValid: nv, BestValidLoss: math.Inf(1)}
+	rep := TrainReport{NumTrain: nt, NumValid: nv, BestValidLoss: math.Inf(1), Lambda: o.Lambda}
 	bs := min(o.BatchSize, nt)
 	spc := min(o.StepsPerCall, o.MaxSteps)
 	calls := (o.MaxSteps + spc - 1) / spc
@@ -101,14 +111,14 @@ func trainAdam(b compute.Backend, init []float32, train, valid []float32, dim in
 	// constants per graph, not per function, so a scalar built outside the While body and reused inside
 	// (or the reverse) fails to compile. The held-out loss is therefore a separate executable.
 	exec, err := NewExec(b, func(g *Graph, in []*Node) []*Node {
-		table, tr, extra := in[7], in[8], in[9:]
+		table, tr, extra := in[8], in[9], in[10:]
 		loopConsts := append([]*Node{table, tr}, extra...)
-		return gloop.Repeat(spc, useWhile, loopConsts, in[:7], func(step *Node, c, s []*Node) []*Node {
-			params, m, v, t, rng, lossAcc, skipped := s[0], s[1], s[2], s[3], s[4], s[5], s[6]
+		return gloop.Repeat(spc, useWhile, loopConsts, in[:8], func(step *Node, c, s []*Node) []*Node {
+			params, m, v, t, rng, lossAcc, skipped, auxAcc := s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]
 			g := params.Graph()
 			row := Gather(c[0], step) // [bs] (Gather, not DynamicSlice: the Go backend lacks the latter)
 			batch := Gather(c[1], Reshape(row, bs, 1))
-			loss, newRNG := obj.loss(params, batch, rng, c[2:])
+			loss, aux, newRNG := obj.loss(params, batch, rng, c[2:])
 			grad := Gradient(loss, params)[0]
 			gnorm := Sqrt(ReduceAllSum(Square(grad)))
 			ok := LogicalAnd(IsFinite(loss), IsFinite(gnorm))
@@ -128,7 +138,8 @@ func trainAdam(b compute.Backend, init []float32, train, valid []float32, dim in
 			keep := func(newV, oldV *Node) *Node { return Where(ok, newV, oldV) }
 			return []*Node{keep(p1, params), keep(m1, m), keep(v1, v), keep(t1, t), newRNG,
 				Add(lossAcc, Where(ok, loss, ZerosLike(loss))),
-				Add(skipped, Where(ok, ZerosLike(loss), OnesLike(loss)))}
+				Add(skipped, Where(ok, ZerosLike(loss), OnesLike(loss))),
+				Add(auxAcc, Where(ok, aux, ZerosLike(aux)))}
 		})
 	})
 	if err != nil {
@@ -149,7 +160,7 @@ func trainAdam(b compute.Backend, init []float32, train, valid []float32, dim in
 	}
 	zeros := make([]float32, len(init))
 	validT := tensors.FromFlatDataAndDimensions(valid, nv, dim)
-	args := []any{vec(init), vec(zeros), vec(zeros), float32(0), rngState, float32(0), float32(0), nil,
+	args := []any{vec(init), vec(zeros), vec(zeros), float32(0), rngState, float32(0), float32(0), float32(0), nil,
 		tensors.FromFlatDataAndDimensions(train, nt, dim)}
 	vargs := []any{nil, validT}
 	for _, c := range consts {
@@ -159,9 +170,17 @@ func trainAdam(b compute.Backend, init []float32, train, valid []float32, dim in
 	stream := &batchStream{rng: rand.New(rand.NewPCG(o.Seed, 0xda3e39cb94b95bdb)), n: nt}
 	best := append([]float32(nil), init...)
 	bad := 0
+	validAt := func(params any) (float64, error) {
+		vargs[0] = params
+		vout, err := validExec.Call(vargs...)
+		if err != nil {
+			return 0, err
+		}
+		return float64(vout[0].Value().(float32)), nil
+	}
 	for call := 0; call < calls; call++ {
-		args[5], args[6] = float32(0), float32(0)
-		args[7] = tensors.FromFlatDataAndDimensions(stream.table(spc, bs), spc, bs)
+		args[5], args[6], args[7] = float32(0), float32(0), float32(0)
+		args[8] = tensors.FromFlatDataAndDimensions(stream.table(spc, bs), spc, bs)
 		out, err := exec.Call(args...)
 		if err != nil {
 			return nil, rep, fmt.Errorf("flow: training call %d: %w", call, err)
@@ -169,15 +188,30 @@ func trainAdam(b compute.Backend, init []float32, train, valid []float32, dim in
 		for i := 0; i < 5; i++ {
 			args[i] = out[i]
 		}
-		vargs[0] = out[0]
-		vout, err := validExec.Call(vargs...)
+		rep.Steps += spc
+		skipped := int(out[6].Value().(float32))
+		rep.SkippedSteps += skipped
+		trainLoss := float64(out[5].Value().(float32)) / float64(max(spc-skipped, 1))
+		if obj.adapt != nil {
+			// A new λ changes the objective: the kept parameters are compared with the current ones under
+			// the new λ.
+			aux := float64(out[7].Value().(float32)) / float64(max(spc-skipped, 1))
+			lam := obj.adapt(aux, rep.Lambda)
+			rep.Lambda = lam
+			rep.LambdaTrace = append(rep.LambdaTrace, lam)
+			rep.LevelTrace = append(rep.LevelTrace, aux)
+			args[10+obj.adaptIdx] = float32(lam)
+			vargs[2+obj.adaptIdx] = float32(lam)
+			if !math.IsInf(rep.BestValidLoss, 1) {
+				if rep.BestValidLoss, err = validAt(vec(best)); err != nil {
+					return nil, rep, fmt.Errorf("flow: held-out loss after call %d: %w", call, err)
+				}
+			}
+		}
+		validLoss, err := validAt(out[0])
 		if err != nil {
 			return nil, rep, fmt.Errorf("flow: held-out loss after call %d: %w", call, err)
 		}
-		rep.Steps += spc
-		trainLoss := float64(out[5].Value().(float32)) / float64(spc)
-		validLoss := float64(vout[0].Value().(float32))
-		rep.SkippedSteps += int(out[6].Value().(float32))
 		rep.TrainLoss = append(rep.TrainLoss, trainLoss)
 		rep.ValidLoss = append(rep.ValidLoss, validLoss)
 		if validLoss < rep.BestValidLoss {

@@ -19,6 +19,7 @@ import (
 //	"singular_values"   float64 [min(N,P)]
 //	"loc", "spread"     float32 [r]        standardisation
 //	"params"            float32 [nParams]  conditioner weights
+//	"levels"            float32 [L]        optional: per-datum losses of the training samples (Flow.Levels)
 //
 // The suggested extension is ".fbf".
 const (
@@ -79,6 +80,11 @@ func (f *Flow) Save(path string) error {
 		{"params", []int{len(f.Params)}, f.Params},
 	} {
 		if err := bf.Add(a.name, a.shape, a.data); err != nil {
+			return fmt.Errorf("flow: not saving %s: %w", path, err)
+		}
+	}
+	if f.Levels != nil {
+		if err := bf.Add("levels", []int{len(f.Levels)}, f.Levels); err != nil {
 			return fmt.Errorf("flow: not saving %s: %w", path, err)
 		}
 	}
@@ -148,6 +154,14 @@ func Load(path string) (*Flow, error) {
 	f, err := New(sub, loc, spread, h.Options, params)
 	if err != nil {
 		return nil, fmt.Errorf("flow.Load: %s: %w", path, err)
+	}
+	if _, ok := bf.Lookup("levels"); ok {
+		if f.Levels, err = f32("levels"); err != nil {
+			return nil, err
+		}
+		if i := firstNonFinite(f.Levels); i >= 0 || len(f.Levels) == 0 {
+			return nil, bad("array \"levels\" is empty or holds a non-finite value")
+		}
 	}
 	r := h.Report
 	f.Report = TrainReport{Steps: r.Steps, BestStep: r.BestStep, NumTrain: r.NumTrain, NumValid: r.NumValid,

@@ -466,5 +466,8 @@ func (f *Flow) String() string {
 			r.Steps, r.BestStep, map[bool]string{true: ", early-stopped"}[r.EarlyStopped], r.BestValidLoss, r.NumValid,
 			r.Duration.Seconds())
 	}
+	if r.NonFiniteStep > 0 {
+		out += fmt.Sprintf("; stopped: non-finite loss, gradient or update at step %d", r.NonFiniteStep)
+	}
 	return out
 }

@@ -79,13 +79,19 @@ func loadSeeds() map[string][]byte {
 		"rank":      mutate(func(h map[string]any, _ *binfile.File) { h["rank"] = 3 }),
 		"p-zero":    mutate(func(h map[string]any, _ *binfile.File) { h["p"] = 0 }),
 		"coupling":  mutate(func(h map[string]any, _ *binfile.File) { h["options"].(map[string]any)["Coupling"] = "cubic" }),
-		"hidden":    mutate(func(h map[string]any, _ *binfile.File) { h["options"].(map[string]any)["Hidden"] = []int{1 << 40, 1 << 40} }),
-		"nan-param": mutate(func(_ map[string]any, bf *binfile.File) { array(bf, "params").Data.([]float32)[0] = float32(math.NaN()) }),
-		"spread":    mutate(func(_ map[string]any, bf *binfile.File) { array(bf, "spread").Data.([]float32)[1] = 0 }),
-		"levels":    mutate(func(_ map[string]any, bf *binfile.File) { array(bf, "levels").Data.([]float32)[1] = float32(math.Inf(1)) }),
+		"hidden": mutate(func(h map[string]any, _ *binfile.File) {
+			h["options"].(map[string]any)["Hidden"] = []int{1 << 40, 1 << 40}
+		}),
+		"nan-param": mutate(func(_ map[string]any, bf *binfile.File) {
+			array(bf, "params").Data.([]float32)[0] = float32(math.NaN())
+		}),
+		"spread": mutate(func(_ map[string]any, bf *binfile.File) { array(bf, "spread").Data.([]float32)[1] = 0 }),
+		"levels": mutate(func(_ map[string]any, bf *binfile.File) {
+			array(bf, "levels").Data.([]float32)[1] = float32(math.Inf(1))
+		}),
 		"basis": mutate(func(_ map[string]any, bf *binfile.File) {
 			a := array(bf, "basis")
-			a.Shape, a.Data = []int{2, 3}, a.Data
+			a.Shape = []int{2, 3}
 		}),
 		"foreign": []byte("{\"not\": \"a flow\"}\n"),
 	}

@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"slices"
@@ -162,6 +163,21 @@ type TrainOptions struct {
 	TargetLevel float64
 	// LambdaRate is the step of log λ per call when TargetLevel is set. Default 0.5.
 	LambdaRate float64
+
+	// Context, when not nil, interrupts training between calls when it is cancelled: the fit then saves
+	// a checkpoint (with CheckpointPath) and returns an error wrapping the context's error.
+	Context context.Context
+	// CheckpointPath, when set, is where training saves its whole state (atomically: temporary file and
+	// rename) every CheckpointEvery calls, at the end and when Context is cancelled. A fit with the same
+	// samples and options finds it and resumes, with the same numbers as an uninterrupted run; a checkpoint
+	// of another run is refused with an error.
+	CheckpointPath string
+	// CheckpointEvery is the number of calls (of StepsPerCall steps) between checkpoints. Default 5.
+	CheckpointEvery int
+	// Progress, when not nil, is called with the report so far after every call.
+	Progress func(TrainReport)
+
+	nanAtStep int // test hook: a NaN loss at this 1-based step
 }
 
 // Defaults of TrainOptions.
@@ -175,6 +191,7 @@ const (
 	DefaultPatience         = 5
 	DefaultPotentialSamples = 32
 	DefaultLambdaRate       = 0.5
+	DefaultCheckpointEvery  = 5
 )
 
 func (o TrainOptions) withDefaults() (TrainOptions, error) {
@@ -205,6 +222,9 @@ func (o TrainOptions) withDefaults() (TrainOptions, error) {
 	if o.LambdaRate == 0 {
 		o.LambdaRate = DefaultLambdaRate
 	}
+	if o.CheckpointEvery == 0 {
+		o.CheckpointEvery = DefaultCheckpointEvery
+	}
 	switch {
 	case o.MaxSteps < 1:
 		return o, fmt.Errorf("flow: MaxSteps=%d, want ≥ 1", o.MaxSteps)
@@ -228,6 +248,8 @@ func (o TrainOptions) withDefaults() (TrainOptions, error) {
 		return o, fmt.Errorf("flow: TargetLevel=%g, want a finite per-datum loss", o.TargetLevel)
 	case !(o.LambdaRate > 0) || math.IsInf(o.LambdaRate, 0):
 		return o, fmt.Errorf("flow: LambdaRate=%g, want a positive finite step", o.LambdaRate)
+	case o.CheckpointEvery < 1:
+		return o, fmt.Errorf("flow: CheckpointEvery=%d, want ≥ 1 call", o.CheckpointEvery)
 	case o.PotentialSamples < 1:
 		return o, fmt.Errorf("flow: PotentialSamples=%d, want ≥ 1", o.PotentialSamples)
 	}

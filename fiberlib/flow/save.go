@@ -2,7 +2,6 @@ package flow
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/fiberbnn/fiberbnn/fiberlib/internal/binfile"
 )
@@ -51,6 +50,10 @@ type reportOnDisk struct {
 	SkippedSteps  int       `json:"skipped_steps"`
 	EarlyStopped  bool      `json:"early_stopped"`
 	Seconds       float64   `json:"seconds"`
+	NonFiniteStep int       `json:"non_finite_step,omitempty"`
+	Lambda        float64   `json:"lambda,omitempty"`
+	LambdaTrace   []float64 `json:"lambda_trace,omitempty"`
+	LevelTrace    []float64 `json:"level_trace,omitempty"`
 }
 
 // Save writes the flow to path atomically (temporary file, fsync, rename). Load gives it back bit for bit.
@@ -60,9 +63,7 @@ func (f *Flow) Save(path string) error {
 	bf := &binfile.File{Kind: Kind, Version: FormatVersion}
 	h := fileHeader{Options: f.Options, P: s.P, Rank: s.Rank, NumSamples: s.NumSamples, Whitened: s.Whitened,
 		VarianceKept: s.VarianceKept, MeanSquaredDisplacement: s.MeanSquaredDisplacement,
-		Report: reportOnDisk{Steps: r.Steps, BestStep: r.BestStep, NumTrain: r.NumTrain, NumValid: r.NumValid,
-			TrainLoss: r.TrainLoss, ValidLoss: r.ValidLoss, BestValidLoss: r.BestValidLoss,
-			SkippedSteps: r.SkippedSteps, EarlyStopped: r.EarlyStopped, Seconds: r.Duration.Seconds()}}
+		Report: reportToDisk(r)}
 	if err := bf.SetHeader(h); err != nil {
 		return fmt.Errorf("flow: not saving %s: %w", path, err)
 	}
@@ -163,11 +164,7 @@ func Load(path string) (*Flow, error) {
 			return nil, bad("array \"levels\" is empty or holds a non-finite value")
 		}
 	}
-	r := h.Report
-	f.Report = TrainReport{Steps: r.Steps, BestStep: r.BestStep, NumTrain: r.NumTrain, NumValid: r.NumValid,
-		TrainLoss: r.TrainLoss, ValidLoss: r.ValidLoss, BestValidLoss: r.BestValidLoss,
-		SkippedSteps: r.SkippedSteps, EarlyStopped: r.EarlyStopped,
-		Duration: time.Duration(r.Seconds * float64(time.Second))}
+	f.Report = reportFromDisk(h.Report)
 	return f, nil
 }
 

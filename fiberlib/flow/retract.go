@@ -74,11 +74,31 @@ func (f *Flow) SampleOnLevels(target posterior.Target, n int, seed uint64, opts 
 	for i := range lv {
 		lv[i] = levels[rng.IntN(len(levels))]
 	}
-	nd := float64(max(target.NumData(), 1))
 	p, r := f.Subspace.P, f.Rank()
-	b, err := backend.New()
+	theta := d.Theta
+	scale, loss, err := f.moveOntoLevels(target, theta, lv, iters)
 	if err != nil {
 		return nil, err
+	}
+	for i := 0; i < n; i++ {
+		for j := 0; j < p; j++ {
+			theta[i*p+j] = f.Subspace.Center[j] + scale[i]*theta[i*p+j]
+		}
+		for k := 0; k < r; k++ {
+			d.Coords[i*r+k] *= scale[i]
+		}
+	}
+	return &Draws{N: n, Theta: theta, Coords: d.Coords, Level: lv, Loss: loss, RayScale: scale}, nil
+}
+
+// moveOntoLevels moves each row of theta [n, P] (overwritten with θ − θ*) along its ray from θ* onto its
+// level lv[i] and returns the ray scales and the per-datum losses reached (see SampleOnLevels).
+func (f *Flow) moveOntoLevels(target posterior.Target, theta, lv []float32, iters int) (scale, loss []float32, err error) {
+	nd := float64(max(target.NumData(), 1))
+	p, n := f.Subspace.P, len(lv)
+	b, err := backend.New()
+	if err != nil {
+		return nil, nil, err
 	}
 	// lossAt returns the per-datum ℓ(θ* + √t·Δ) − level [n] for the consts center, Δ, level, data...
 	lossAt := func(t *Node, c []*Node) *Node {
@@ -92,7 +112,7 @@ func (f *Flow) SampleOnLevels(target posterior.Target, n int, seed uint64, opts 
 		return []*Node{lossAt(in[0], in[1:])}
 	})
 	if err != nil {
-		return nil, fmt.Errorf("flow.SampleOnLevels: %w", err)
+		return nil, nil, fmt.Errorf("flow.SampleOnLevels: %w", err)
 	}
 	loop, _, err := f.exec(fmt.Sprintf("retract-loop/%d/%s", iters, tag), func(g *Graph, in []*Node) []*Node {
 		return gloop.Repeat(iters, gloop.UseWhile(b), in[5:], in[:5], func(_ *Node, c, s []*Node) []*Node {
@@ -123,14 +143,14 @@ func (f *Flow) SampleOnLevels(target posterior.Target, n int, seed uint64, opts 
 		})
 	})
 	if err != nil {
-		return nil, fmt.Errorf("flow.SampleOnLevels: %w", err)
+		return nil, nil, fmt.Errorf("flow.SampleOnLevels: %w", err)
 	}
-	for i := 0; i < n; i++ { // Δ = θ_flow − θ*
+	for i := 0; i < n; i++ { // Δ = θ − θ*
 		for j := 0; j < p; j++ {
-			d.Theta[i*p+j] -= f.Subspace.Center[j]
+			theta[i*p+j] -= f.Subspace.Center[j]
 		}
 	}
-	consts := []any{vec(f.Subspace.Center), tensors.FromFlatDataAndDimensions(d.Theta, n, p), vec(lv)}
+	consts := []any{vec(f.Subspace.Center), tensors.FromFlatDataAndDimensions(theta, n, p), vec(lv)}
 	for _, t := range target.Data() {
 		consts = append(consts, t)
 	}
@@ -147,28 +167,28 @@ func (f *Flow) SampleOnLevels(target posterior.Target, n int, seed uint64, opts 
 	}
 	fLo0, err := at(zeros)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	fHi0, err := at(ones)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out, err := loop.Call(append([]any{vec(zeros), vec(fLo0), vec(ones), vec(fHi0), vec(zeros)}, consts...)...)
 	if err != nil {
-		return nil, fmt.Errorf("flow.SampleOnLevels: %w", err)
+		return nil, nil, fmt.Errorf("flow.SampleOnLevels: %w", err)
 	}
 	tLo, tHi := flat32(out[0]), flat32(out[2])
 	gLo, err := at(tLo)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	gHi, err := at(tHi)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// The end closer to the level (by the true loss; Illinois halves the stored values). A level not above
 	// ℓ(θ*) leaves the draw at θ*.
-	scale, loss := make([]float32, n), make([]float32, n)
+	scale, loss = make([]float32, n), make([]float32, n)
 	for i := 0; i < n; i++ {
 		t, g := tHi[i], gHi[i]
 		if abs32(gLo[i]) <= abs32(gHi[i]) {
@@ -178,21 +198,12 @@ func (f *Flow) SampleOnLevels(target posterior.Target, n int, seed uint64, opts 
 			t, g = 0, fLo0[i]
 		}
 		if math.IsNaN(float64(g)) || math.IsInf(float64(g), 0) {
-			return nil, fmt.Errorf("flow.SampleOnLevels: draw %d has a non-finite loss after the retraction (t=%g)", i, t)
+			return nil, nil, fmt.Errorf("flow.SampleOnLevels: draw %d has a non-finite loss after the retraction (t=%g)", i, t)
 		}
 		scale[i] = float32(math.Sqrt(float64(t)))
 		loss[i] = g + lv[i]
 	}
-	theta := d.Theta
-	for i := 0; i < n; i++ {
-		for j := 0; j < p; j++ {
-			theta[i*p+j] = f.Subspace.Center[j] + scale[i]*theta[i*p+j]
-		}
-		for k := 0; k < r; k++ {
-			d.Coords[i*r+k] *= scale[i]
-		}
-	}
-	return &Draws{N: n, Theta: theta, Coords: d.Coords, Level: lv, Loss: loss, RayScale: scale}, nil
+	return scale, loss, nil
 }
 
 // MustSampleOnLevels is SampleOnLevels that panics on error, for notebooks.

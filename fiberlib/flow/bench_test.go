@@ -142,3 +142,26 @@ func BenchmarkFlowSample(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkFlowSampleOnLevels measures draws moved onto loss levels (SampleOnLevels: a flow draw plus 40
+// root-finding iterations, each one potential evaluation on the full data), 1000 per call, at the full rank
+// r = P = 151 that the gap-toy acceptance test uses. The cost does not depend on the levels (a fixed number
+// of iterations).
+func BenchmarkFlowSampleOnLevels(b *testing.B) {
+	net := gapNetwork(b)
+	f := benchFlow(b, net.NumParams())
+	levels := []float32{1.85, 1.86}
+	if _, err := f.SampleOnLevels(net, 1000, 1, LevelOptions{Levels: levels}); err != nil { // compile
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := f.SampleOnLevels(net, 1000, 2, LevelOptions{Levels: levels}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	perSample := float64(b.Elapsed().Nanoseconds()) / float64(b.N) / 1000
+	b.ReportMetric(perSample, "ns/sample")
+	b.ReportMetric(1e9/perSample, "samples/s")
+	b.ReportMetric(0, "ns/op")
+}

@@ -34,7 +34,20 @@
 // Adam on minibatches (epoch-wise shuffles), many steps per compiled call (gloop.Repeat: a graph While
 // loop on XLA), gradient-norm clipping, early stopping on a held-out fraction of the samples (the best
 // parameters are kept), every random choice from a seed. Optionally λ·E_z[U(θ* + U T(z))] is added to the
-// loss through a posterior.Target (reparameterised), to keep decoded parameters at low training loss.
+// loss through a posterior.Target (reparameterised), to keep decoded parameters at low training loss; with
+// TrainOptions.TargetLevel, λ is calibrated during training (multiplicative dual ascent) so that the draws'
+// mean per-datum loss meets a given level. A non-finite loss, gradient or update stops training at the
+// step it happens (TrainReport.NonFiniteStep), keeping the best parameters of the calls before. With
+// TrainOptions.CheckpointPath the whole training state is saved atomically (kind "fiberbnn.flow.train")
+// and a fit resumes from it with bit-identical results; TrainOptions.Context interrupts it.
+//
+// # Draws on the walk's loss levels
+//
+// Fiber-walk samples lie on a thin loss shell (the walk's budget control holds them at ℓ* + τ), which a
+// density fitted to a few hundred samples blurs across the sharp directions of the valley.
+// SampleOnLevels moves each draw along its ray from θ* onto a level drawn from the training samples'
+// losses (Flow.Levels), by a bracketed root search; the result matches the walk's loss distribution but
+// has no tractable density.
 //
 // VAE is the autoencoder variant for comparison with the paper's description (encoder and decoder MLPs on
 // the same coordinates, ELBO training with the same loop; sampling decodes z ~ N(0, I_m)); it has no exact

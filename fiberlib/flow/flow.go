@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/fiberbnn/fiberbnn/fiberlib/backend"
+	"github.com/fiberbnn/fiberbnn/fiberlib/posterior"
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph"
@@ -27,6 +28,9 @@ type Flow struct {
 	Params []float32
 	// Report describes the training run (zero for a flow built with New).
 	Report TrainReport
+	// Levels holds the per-datum training losses ℓ = U/n of the samples the flow was fitted on (FitSamples
+	// copies the set's Loss; nil when unknown): the levels SampleOnLevels moves draws to by default.
+	Levels []float32
 
 	arch  *arch
 	mu    sync.Mutex
@@ -137,11 +141,18 @@ func fitCoords(sub *Subspace, coords []float32, opts Options, train TrainOptions
 		return nil, err
 	}
 	a := f.arch
-	consts := []*tensors.Tensor{vec(loc), vec(spread)}
 	lambda := to.Lambda
+	adaptive := to.TargetLevel != 0
+	if adaptive && lambda == 0 {
+		lambda = 1 / float64(max(to.Target.NumData(), 1))
+	}
+	to.Lambda = lambda
+	consts := []*tensors.Tensor{vec(loc), vec(spread), tensors.FromScalar(float32(lambda))}
 	var target = to.Target
 	m := to.PotentialSamples
+	nd := 1.0
 	if lambda > 0 {
+		nd = float64(max(target.NumData(), 1))
 		// Fixed latents for the potential term of the held-out loss (deterministic in the parameters).
 		zv := make([]float32, m*r)
 		zr := rand.New(rand.NewPCG(to.Seed, 0x1d8e4e27c47d124f))
@@ -152,29 +163,50 @@ func fitCoords(sub *Subspace, coords []float32, opts Options, train TrainOptions
 		consts = append(consts, f.subspaceTensors()...)
 		consts = append(consts, target.Data()...)
 	}
-	// potential returns λ·mean U(θ* + U·T(z)) for latents z [M, r]; c holds loc, spread, zValid, center,
-	// basis, scale, data...
-	potential := func(params, z *Node, c []*Node) *Node {
+	// potential returns λ·mean U(θ* + U·T(z)) and the mean per-datum loss for latents z [M, r]; c holds
+	// loc, spread, λ, zValid, center, basis, scale, data...
+	potential := func(params, z *Node, c []*Node) (*Node, *Node) {
 		cs, _ := a.sampleCoords(params, c[0], c[1], z)
-		theta := decodeGraph(cs, c[3], c[4], c[5])
-		return MulScalar(ReduceAllMean(target.Potential(theta, c[6:])), lambda)
+		theta := decodeGraph(cs, c[4], c[5], c[6])
+		u := ReduceAllMean(target.Potential(theta, c[7:]))
+		return Mul(u, c[2]), DivScalar(u, nd)
 	}
 	obj := objective{
-		loss: func(params, batch, rng *Node, c []*Node) (*Node, *Node) {
+		loss: func(params, batch, rng *Node, c []*Node) (*Node, *Node, *Node) {
 			nll := Neg(ReduceAllMean(a.logProbCoords(params, c[0], c[1], batch)))
 			if lambda == 0 {
-				return nll, rng
+				return nll, ZerosLike(nll), rng
 			}
 			rng, z := RandomNormal(rng, shapes.Make(batch.DType(), m, r))
-			return Add(nll, potential(params, z, c)), rng
+			pot, level := potential(params, z, c)
+			return Add(nll, pot), level, rng
 		},
 		valid: func(params, valid *Node, c []*Node) *Node {
 			nll := Neg(ReduceAllMean(a.logProbCoords(params, c[0], c[1], valid)))
 			if lambda == 0 {
 				return nll
 			}
-			return Add(nll, potential(params, c[2], c))
+			pot, _ := potential(params, c[3], c)
+			return Add(nll, pot)
 		},
+	}
+	if adaptive {
+		lossMAP, err := perDatumLossAt(b, target, sub.Center)
+		if err != nil {
+			return nil, err
+		}
+		rise := to.TargetLevel - lossMAP
+		if !(rise > 0) {
+			return nil, fmt.Errorf("flow.Fit: TargetLevel=%g is not above the loss at θ*, %g: pass a per-datum loss level above the MAP's (e.g. the samples' mean loss)", to.TargetLevel, lossMAP)
+		}
+		obj.adaptIdx = 2
+		obj.adapt = func(level, current float64) float64 {
+			if math.IsNaN(level) || math.IsInf(level, 0) {
+				return current * math.Exp(to.LambdaRate)
+			}
+			step := max(min((level-to.TargetLevel)/rise, 1), -1)
+			return current * math.Exp(to.LambdaRate*step)
+		}
 	}
 	best, rep, err := trainAdam(b, f.Params, tr, va, r, consts, obj, to)
 	if err != nil {
@@ -182,6 +214,27 @@ func fitCoords(sub *Subspace, coords []float32, opts Options, train TrainOptions
 	}
 	f.Params, f.Report = best, rep
 	return f, nil
+}
+
+// perDatumLossAt returns U(θ)/n at one θ [P].
+func perDatumLossAt(b compute.Backend, target posterior.Target, theta []float32) (float64, error) {
+	nd := float64(max(target.NumData(), 1))
+	e, err := NewExec(b, func(g *Graph, in []*Node) []*Node {
+		return []*Node{DivScalar(target.Potential(ExpandAxes(in[0], 0), in[1:]), nd)}
+	})
+	if err != nil {
+		return 0, fmt.Errorf("flow: building the potential: %w", err)
+	}
+	defer e.Finalize()
+	args := []any{vec(theta)}
+	for _, d := range target.Data() {
+		args = append(args, d)
+	}
+	out, err := e.Call(args...)
+	if err != nil {
+		return 0, fmt.Errorf("flow: evaluating the potential at θ*: %w", err)
+	}
+	return float64(flat32(out[0])[0]), nil
 }
 
 // meanStd returns the per-column mean and standard deviation of x [n, d] (a zero deviation becomes 1).
@@ -245,8 +298,14 @@ type Draws struct {
 	// Coords [N, r] holds the subspace coordinates c.
 	Coords []float32
 	// LogQ [N] is log q(θ): the flow's log density on the affine subspace θ* + span(U), with respect to
-	// r-dimensional volume on it (log q_c(c) − Σ log Scale).
+	// r-dimensional volume on it (log q_c(c) − Σ log Scale). Nil for SampleOnLevels.
 	LogQ []float32
+	// Level [N] (SampleOnLevels only) is the per-datum loss level each draw was moved to.
+	Level []float32
+	// Loss [N] (SampleOnLevels only) is the per-datum loss ℓ = U/n of each draw after the move.
+	Loss []float32
+	// RayScale [N] (SampleOnLevels only) is s in θ = θ* + s·(θ_flow − θ*).
+	RayScale []float32
 }
 
 // Sample draws n parameter vectors in one compiled call: z ~ N(0, I_r) from seed (drawn inside the
@@ -406,6 +465,9 @@ func (f *Flow) String() string {
 		out += fmt.Sprintf("; %d Adam steps (best at %d%s), held-out loss %.4f nats/sample on %d samples, %.1fs",
 			r.Steps, r.BestStep, map[bool]string{true: ", early-stopped"}[r.EarlyStopped], r.BestValidLoss, r.NumValid,
 			r.Duration.Seconds())
+	}
+	if r.NonFiniteStep > 0 {
+		out += fmt.Sprintf("; stopped: non-finite loss, gradient or update at step %d", r.NonFiniteStep)
 	}
 	return out
 }

@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"slices"
@@ -152,6 +153,31 @@ type TrainOptions struct {
 	Lambda float64
 	// PotentialSamples is the number of z drawn per step for the potential term. Default 32.
 	PotentialSamples int
+
+	// TargetLevel, when set (with Target), calibrates λ during training so that the flow's draws reach
+	// this mean per-datum loss E_q[ℓ], ℓ = U/n (for walk samples: their mean loss, the level the walk held
+	// them at). After every call λ ← λ·exp(LambdaRate·clip((E_q[ℓ] − TargetLevel)/(TargetLevel − ℓ(θ*)),
+	// −1, 1)), with E_q[ℓ] averaged over the call's draws: a multiplicative dual-ascent step on the
+	// constraint E_q[ℓ] = TargetLevel. Lambda, when set, is the starting value (default 1/n). Early
+	// stopping compares the kept and current parameters under the current λ. Default 0 (λ fixed).
+	TargetLevel float64
+	// LambdaRate is the step of log λ per call when TargetLevel is set. Default 0.5.
+	LambdaRate float64
+
+	// Context, when not nil, interrupts training between calls when it is cancelled: the fit then saves
+	// a checkpoint (with CheckpointPath) and returns an error wrapping the context's error.
+	Context context.Context
+	// CheckpointPath, when set, is where training saves its whole state (atomically: temporary file and
+	// rename) every CheckpointEvery calls, at the end and when Context is cancelled. A fit with the same
+	// samples and options finds it and resumes, with the same numbers as an uninterrupted run; a checkpoint
+	// of another run is refused with an error.
+	CheckpointPath string
+	// CheckpointEvery is the number of calls (of StepsPerCall steps) between checkpoints. Default 5.
+	CheckpointEvery int
+	// Progress, when not nil, is called with the report so far after every call.
+	Progress func(TrainReport)
+
+	nanAtStep int // test hook: a NaN loss at this 1-based step
 }
 
 // Defaults of TrainOptions.
@@ -164,6 +190,8 @@ const (
 	DefaultValidFraction    = 0.2
 	DefaultPatience         = 5
 	DefaultPotentialSamples = 32
+	DefaultLambdaRate       = 0.5
+	DefaultCheckpointEvery  = 5
 )
 
 func (o TrainOptions) withDefaults() (TrainOptions, error) {
@@ -191,6 +219,12 @@ func (o TrainOptions) withDefaults() (TrainOptions, error) {
 	if o.PotentialSamples == 0 {
 		o.PotentialSamples = DefaultPotentialSamples
 	}
+	if o.LambdaRate == 0 {
+		o.LambdaRate = DefaultLambdaRate
+	}
+	if o.CheckpointEvery == 0 {
+		o.CheckpointEvery = DefaultCheckpointEvery
+	}
 	switch {
 	case o.MaxSteps < 1:
 		return o, fmt.Errorf("flow: MaxSteps=%d, want ≥ 1", o.MaxSteps)
@@ -208,6 +242,14 @@ func (o TrainOptions) withDefaults() (TrainOptions, error) {
 		return o, fmt.Errorf("flow: Lambda=%g, want ≥ 0", o.Lambda)
 	case o.Lambda > 0 && o.Target == nil:
 		return o, fmt.Errorf("flow: Lambda=%g but no Target: set TrainOptions.Target to the posterior", o.Lambda)
+	case o.TargetLevel != 0 && o.Target == nil:
+		return o, fmt.Errorf("flow: TargetLevel=%g but no Target: set TrainOptions.Target to the posterior", o.TargetLevel)
+	case math.IsNaN(o.TargetLevel) || math.IsInf(o.TargetLevel, 0):
+		return o, fmt.Errorf("flow: TargetLevel=%g, want a finite per-datum loss", o.TargetLevel)
+	case !(o.LambdaRate > 0) || math.IsInf(o.LambdaRate, 0):
+		return o, fmt.Errorf("flow: LambdaRate=%g, want a positive finite step", o.LambdaRate)
+	case o.CheckpointEvery < 1:
+		return o, fmt.Errorf("flow: CheckpointEvery=%d, want ≥ 1 call", o.CheckpointEvery)
 	case o.PotentialSamples < 1:
 		return o, fmt.Errorf("flow: PotentialSamples=%d, want ≥ 1", o.PotentialSamples)
 	}

@@ -18,7 +18,14 @@ func FitSamples(set *samples.Set, subOpts SubspaceOptions, opts Options, train T
 	if set.MAP == nil {
 		return nil, fmt.Errorf("flow.FitSamples: the %q set has no MAP: set its MAP (θ*, the origin of the displacements) or call Fit with a center", set.Method)
 	}
-	return Fit(set.MAP, set.Theta, subOpts, opts, train)
+	f, err := Fit(set.MAP, set.Theta, subOpts, opts, train)
+	if err != nil {
+		return nil, err
+	}
+	if set.Loss != nil {
+		f.Levels = append([]float32(nil), set.Loss...)
+	}
+	return f, nil
 }
 
 // MustFitSamples is FitSamples that panics on error, for notebooks.

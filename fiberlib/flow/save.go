@@ -2,7 +2,6 @@ package flow
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/fiberbnn/fiberbnn/fiberlib/internal/binfile"
 )
@@ -19,6 +18,7 @@ import (
 //	"singular_values"   float64 [min(N,P)]
 //	"loc", "spread"     float32 [r]        standardisation
 //	"params"            float32 [nParams]  conditioner weights
+//	"levels"            float32 [L]        optional: per-datum losses of the training samples (Flow.Levels)
 //
 // The suggested extension is ".fbf".
 const (
@@ -50,6 +50,10 @@ type reportOnDisk struct {
 	SkippedSteps  int       `json:"skipped_steps"`
 	EarlyStopped  bool      `json:"early_stopped"`
 	Seconds       float64   `json:"seconds"`
+	NonFiniteStep int       `json:"non_finite_step,omitempty"`
+	Lambda        float64   `json:"lambda,omitempty"`
+	LambdaTrace   []float64 `json:"lambda_trace,omitempty"`
+	LevelTrace    []float64 `json:"level_trace,omitempty"`
 }
 
 // Save writes the flow to path atomically (temporary file, fsync, rename). Load gives it back bit for bit.
@@ -59,9 +63,7 @@ func (f *Flow) Save(path string) error {
 	bf := &binfile.File{Kind: Kind, Version: FormatVersion}
 	h := fileHeader{Options: f.Options, P: s.P, Rank: s.Rank, NumSamples: s.NumSamples, Whitened: s.Whitened,
 		VarianceKept: s.VarianceKept, MeanSquaredDisplacement: s.MeanSquaredDisplacement,
-		Report: reportOnDisk{Steps: r.Steps, BestStep: r.BestStep, NumTrain: r.NumTrain, NumValid: r.NumValid,
-			TrainLoss: r.TrainLoss, ValidLoss: r.ValidLoss, BestValidLoss: r.BestValidLoss,
-			SkippedSteps: r.SkippedSteps, EarlyStopped: r.EarlyStopped, Seconds: r.Duration.Seconds()}}
+		Report: reportToDisk(r)}
 	if err := bf.SetHeader(h); err != nil {
 		return fmt.Errorf("flow: not saving %s: %w", path, err)
 	}
@@ -79,6 +81,11 @@ func (f *Flow) Save(path string) error {
 		{"params", []int{len(f.Params)}, f.Params},
 	} {
 		if err := bf.Add(a.name, a.shape, a.data); err != nil {
+			return fmt.Errorf("flow: not saving %s: %w", path, err)
+		}
+	}
+	if f.Levels != nil {
+		if err := bf.Add("levels", []int{len(f.Levels)}, f.Levels); err != nil {
 			return fmt.Errorf("flow: not saving %s: %w", path, err)
 		}
 	}
@@ -149,11 +156,15 @@ func Load(path string) (*Flow, error) {
 	if err != nil {
 		return nil, fmt.Errorf("flow.Load: %s: %w", path, err)
 	}
-	r := h.Report
-	f.Report = TrainReport{Steps: r.Steps, BestStep: r.BestStep, NumTrain: r.NumTrain, NumValid: r.NumValid,
-		TrainLoss: r.TrainLoss, ValidLoss: r.ValidLoss, BestValidLoss: r.BestValidLoss,
-		SkippedSteps: r.SkippedSteps, EarlyStopped: r.EarlyStopped,
-		Duration: time.Duration(r.Seconds * float64(time.Second))}
+	if _, ok := bf.Lookup("levels"); ok {
+		if f.Levels, err = f32("levels"); err != nil {
+			return nil, err
+		}
+		if i := firstNonFinite(f.Levels); i >= 0 || len(f.Levels) == 0 {
+			return nil, bad("array \"levels\" is empty or holds a non-finite value")
+		}
+	}
+	f.Report = reportFromDisk(h.Report)
 	return f, nil
 }
 

@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -29,8 +30,17 @@ type TrainReport struct {
 	BestValidLoss float64
 	// SkippedSteps counts steps whose loss or gradient was not finite; their update was skipped.
 	SkippedSteps int
+	// NonFiniteStep, when > 0, is the first step (1-based, counted over the whole run) whose loss, gradient
+	// or update was not finite: training stopped there, and the parameters of the calls before (the best
+	// held-out ones among them) are kept; the call holding that step is dropped.
+	NonFiniteStep int
 	// EarlyStopped is true when training stopped because the held-out loss stopped improving.
 	EarlyStopped bool
+	// Lambda is the potential's weight λ at the end (TrainOptions.Lambda, or the adapted value when
+	// TrainOptions.TargetLevel is set); LambdaTrace and LevelTrace hold, per call, the adapted λ and the
+	// draws' mean per-datum loss E_q[ℓ] that set it (TargetLevel only).
+	Lambda                  float64
+	LambdaTrace, LevelTrace []float64
 	// Duration is the wall time of the fit, compilation included.
 	Duration time.Duration
 }
@@ -38,10 +48,15 @@ type TrainReport struct {
 // objective is what trainAdam minimises.
 type objective struct {
 	// loss builds the minibatch loss (a scalar) from params [nParams], a batch [B, dim] of training rows,
-	// the RNG state (for reparameterised draws) and the extra constants; it returns the new RNG state.
-	loss func(params, batch, rng *Node, consts []*Node) (loss, newRNG *Node)
+	// the RNG state (for reparameterised draws) and the extra constants; it returns an auxiliary scalar
+	// averaged over each call (the draws' mean per-datum potential, or a zero) and the new RNG state.
+	loss func(params, batch, rng *Node, consts []*Node) (loss, aux, newRNG *Node)
 	// valid builds the mean held-out loss (a scalar) over valid [Nv, dim].
 	valid func(params, valid *Node, consts []*Node) *Node
+	// adapt, when not nil, updates the scalar constant consts[adaptIdx] (the potential's weight λ) between
+	// calls from the call's mean aux value; it returns the new value.
+	adapt    func(meanAux, current float64) float64
+	adaptIdx int
 }
 
 // split shuffles the n rows (seeded) and holds out a fraction of them.
@@ -83,32 +98,43 @@ func (s *batchStream) table(steps, batch int) []int32 {
 
 // trainAdam minimises obj over params, starting from init, with Adam on minibatches of train [Nt, dim],
 // StepsPerCall steps per compiled call, and early stopping on valid [Nv, dim]. It returns the parameters
-// with the best held-out loss.
+// with the best held-out loss. With o.CheckpointPath it saves its whole state atomically every
+// CheckpointEvery calls, at the end and when o.Context is cancelled, and resumes from an existing checkpoint
+// of the same run with the same numbers as an uninterrupted run.
 func trainAdam(b compute.Backend, init []float32, train, valid []float32, dim int, consts []*tensors.Tensor,
 	obj objective, o TrainOptions) ([]float32, TrainReport, error) {
 	start := time.Now()
+	ctx := o.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	nt, nv := len(train)/dim, len(valid)/dim
-	rep := TrainReport{NumTrain: nt, NumValid: nv, BestValidLoss: math.Inf(1)}
+	rep := TrainReport{NumTrain: nt, NumValid: nv, BestValidLoss: math.Inf(1), Lambda: o.Lambda}
 	bs := min(o.BatchSize, nt)
 	spc := min(o.StepsPerCall, o.MaxSteps)
 	calls := (o.MaxSteps + spc - 1) / spc
 	totalSteps := float64(calls * spc)
 	useWhile := gloop.UseWhile(b)
 	const beta1, beta2, eps = 0.9, 0.999, 1e-8
-	lr, clip, cosine := o.LearningRate, o.ClipNorm, o.CosineDecay
+	lr, clip, cosine, nanAt := o.LearningRate, o.ClipNorm, o.CosineDecay, o.nanAtStep
 
 	// The training graph's main function holds nothing but the loop: GoMLX v0.28.2 caches scalar
 	// constants per graph, not per function, so a scalar built outside the While body and reused inside
 	// (or the reverse) fails to compile. The held-out loss is therefore a separate executable.
+	// State: params, m, v, t, rng, loss sum, skipped steps, aux sum, first non-finite step (−1: none).
+	// Constants: batch table, training rows, the call's first step, extra constants.
 	exec, err := NewExec(b, func(g *Graph, in []*Node) []*Node {
-		table, tr, extra := in[7], in[8], in[9:]
-		loopConsts := append([]*Node{table, tr}, extra...)
-		return gloop.Repeat(spc, useWhile, loopConsts, in[:7], func(step *Node, c, s []*Node) []*Node {
-			params, m, v, t, rng, lossAcc, skipped := s[0], s[1], s[2], s[3], s[4], s[5], s[6]
+		loopConsts := append([]*Node{in[9], in[10], in[11]}, in[12:]...)
+		return gloop.Repeat(spc, useWhile, loopConsts, in[:9], func(step *Node, c, s []*Node) []*Node {
+			params, m, v, t, rng, lossAcc, skipped, auxAcc, firstBad := s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8]
 			g := params.Graph()
 			row := Gather(c[0], step) // [bs] (Gather, not DynamicSlice: the Go backend lacks the latter)
 			batch := Gather(c[1], Reshape(row, bs, 1))
-			loss, newRNG := obj.loss(params, batch, rng, c[2:])
+			global := Add(c[2], ConvertDType(AddScalar(step, 1), dtypes.Float32)) // 1-based step of the run
+			loss, aux, newRNG := obj.loss(params, batch, rng, c[3:])
+			if nanAt > 0 { // test hook: a NaN loss at one step
+				loss = Where(Equal(global, Scalar(g, dtypes.Float32, float64(nanAt))), Scalar(g, dtypes.Float32, math.NaN()), loss)
+			}
 			grad := Gradient(loss, params)[0]
 			gnorm := Sqrt(ReduceAllSum(Square(grad)))
 			ok := LogicalAnd(IsFinite(loss), IsFinite(gnorm))
@@ -125,10 +151,15 @@ func trainAdam(b compute.Backend, init []float32, train, valid []float32, dim in
 			corr := Div(Sqrt(OneMinus(Pow(Scalar(g, dtypes.Float32, beta2), t1))),
 				OneMinus(Pow(Scalar(g, dtypes.Float32, beta1), t1)))
 			p1 := Sub(params, Mul(Mul(rate, corr), Div(m1, AddScalar(Sqrt(v1), eps))))
+			p1ok := IsFinite(ReduceAllSum(p1))
+			ok = LogicalAnd(ok, p1ok)
 			keep := func(newV, oldV *Node) *Node { return Where(ok, newV, oldV) }
+			zero := ZerosLike(loss)
 			return []*Node{keep(p1, params), keep(m1, m), keep(v1, v), keep(t1, t), newRNG,
-				Add(lossAcc, Where(ok, loss, ZerosLike(loss))),
-				Add(skipped, Where(ok, ZerosLike(loss), OnesLike(loss)))}
+				Add(lossAcc, Where(ok, loss, zero)),
+				Add(skipped, Where(ok, zero, OnesLike(loss))),
+				Add(auxAcc, Where(ok, aux, ZerosLike(aux))),
+				Where(LogicalAnd(LogicalNot(ok), LessThan(firstBad, zero)), global, firstBad)}
 		})
 	})
 	if err != nil {
@@ -149,35 +180,114 @@ func trainAdam(b compute.Backend, init []float32, train, valid []float32, dim in
 	}
 	zeros := make([]float32, len(init))
 	validT := tensors.FromFlatDataAndDimensions(valid, nv, dim)
-	args := []any{vec(init), vec(zeros), vec(zeros), float32(0), rngState, float32(0), float32(0), nil,
-		tensors.FromFlatDataAndDimensions(train, nt, dim)}
+	const nState, firstConst = 9, 12
+	args := []any{vec(init), vec(zeros), vec(zeros), float32(0), rngState, float32(0), float32(0), float32(0), float32(-1),
+		nil, tensors.FromFlatDataAndDimensions(train, nt, dim), float32(0)}
 	vargs := []any{nil, validT}
 	for _, c := range consts {
 		args = append(args, c)
 		vargs = append(vargs, c)
 	}
-	stream := &batchStream{rng: rand.New(rand.NewPCG(o.Seed, 0xda3e39cb94b95bdb)), n: nt}
+	pcg := rand.NewPCG(o.Seed, 0xda3e39cb94b95bdb)
+	stream := &batchStream{rng: rand.New(pcg), n: nt}
 	best := append([]float32(nil), init...)
-	bad := 0
-	for call := 0; call < calls; call++ {
-		args[5], args[6] = float32(0), float32(0)
-		args[7] = tensors.FromFlatDataAndDimensions(stream.table(spc, bs), spc, bs)
+	bad, firstCall := 0, 0
+	setLambda := func(lam float64) {
+		args[firstConst+obj.adaptIdx] = float32(lam)
+		vargs[2+obj.adaptIdx] = float32(lam)
+	}
+
+	ck := checkpointer{path: o.CheckpointPath, every: o.CheckpointEvery,
+		fingerprint: runFingerprint(init, train, valid, dim, o, spc, calls, bs)}
+	if ck.path != "" {
+		st, err := ck.load()
+		if err != nil {
+			return nil, rep, err
+		}
+		if st != nil { // resume
+			args[0], args[1], args[2], args[3] = vec(st.Params), vec(st.M), vec(st.V), st.T
+			if args[4], err = rngTensor(st.RNG); err != nil {
+				return nil, rep, err
+			}
+			if err := pcg.UnmarshalBinary(st.PCG); err != nil {
+				return nil, rep, fmt.Errorf("flow: checkpoint %s: batch stream: %w", ck.path, err)
+			}
+			stream.perm, stream.pos = st.Perm, st.Pos
+			best, bad, firstCall, rep = st.Best, st.Bad, st.Calls, st.Report
+			if obj.adapt != nil {
+				setLambda(rep.Lambda)
+			}
+		}
+	}
+	save := func(call int) error {
+		if ck.path == "" {
+			return nil
+		}
+		rep.Duration = time.Since(start) + ck.before
+		pcgState, err := pcg.MarshalBinary()
+		if err != nil {
+			return err
+		}
+		return ck.save(&trainState{Calls: call, T: scalar32(args[3]), RNG: uint64s(args[4]), Params: floats(args[0]),
+			M: floats(args[1]), V: floats(args[2]), PCG: pcgState, Perm: stream.perm, Pos: stream.pos, Best: best,
+			Bad: bad, Report: rep})
+	}
+	validAt := func(params any) (float64, error) {
+		vargs[0] = params
+		vout, err := validExec.Call(vargs...)
+		if err != nil {
+			return 0, err
+		}
+		return float64(vout[0].Value().(float32)), nil
+	}
+	done := rep.EarlyStopped || rep.NonFiniteStep > 0
+	for call := firstCall; call < calls && !done; call++ {
+		if err := ctx.Err(); err != nil {
+			if serr := save(call); serr != nil {
+				return nil, rep, serr
+			}
+			return nil, rep, fmt.Errorf("flow: training interrupted after %d steps (checkpoint %q): %w", rep.Steps, ck.path, err)
+		}
+		args[5], args[6], args[7], args[8] = float32(0), float32(0), float32(0), float32(-1)
+		args[9] = tensors.FromFlatDataAndDimensions(stream.table(spc, bs), spc, bs)
+		args[11] = float32(call * spc)
 		out, err := exec.Call(args...)
 		if err != nil {
 			return nil, rep, fmt.Errorf("flow: training call %d: %w", call, err)
 		}
+		if fb := out[8].Value().(float32); fb >= 0 {
+			// A non-finite loss, gradient or update: this call's results are dropped, the best parameters
+			// so far are kept.
+			rep.NonFiniteStep = int(fb)
+			rep.Steps += spc
+			break
+		}
 		for i := 0; i < 5; i++ {
 			args[i] = out[i]
 		}
-		vargs[0] = out[0]
-		vout, err := validExec.Call(vargs...)
+		rep.Steps += spc
+		skipped := int(out[6].Value().(float32))
+		rep.SkippedSteps += skipped
+		trainLoss := float64(out[5].Value().(float32)) / float64(max(spc-skipped, 1))
+		if obj.adapt != nil {
+			// A new λ changes the objective: the kept parameters are compared with the current ones under
+			// the new λ.
+			aux := float64(out[7].Value().(float32)) / float64(max(spc-skipped, 1))
+			lam := obj.adapt(aux, rep.Lambda)
+			rep.Lambda = lam
+			rep.LambdaTrace = append(rep.LambdaTrace, lam)
+			rep.LevelTrace = append(rep.LevelTrace, aux)
+			setLambda(lam)
+			if !math.IsInf(rep.BestValidLoss, 1) {
+				if rep.BestValidLoss, err = validAt(vec(best)); err != nil {
+					return nil, rep, fmt.Errorf("flow: held-out loss after call %d: %w", call, err)
+				}
+			}
+		}
+		validLoss, err := validAt(out[0])
 		if err != nil {
 			return nil, rep, fmt.Errorf("flow: held-out loss after call %d: %w", call, err)
 		}
-		rep.Steps += spc
-		trainLoss := float64(out[5].Value().(float32)) / float64(spc)
-		validLoss := float64(vout[0].Value().(float32))
-		rep.SkippedSteps += int(out[6].Value().(float32))
 		rep.TrainLoss = append(rep.TrainLoss, trainLoss)
 		rep.ValidLoss = append(rep.ValidLoss, validLoss)
 		if validLoss < rep.BestValidLoss {
@@ -187,13 +297,27 @@ func trainAdam(b compute.Backend, init []float32, train, valid []float32, dim in
 			bad++
 			if o.Patience > 0 && bad >= o.Patience {
 				rep.EarlyStopped = true
-				break
+				done = true
+			}
+		}
+		if o.Progress != nil {
+			o.Progress(rep)
+		}
+		if ck.path != "" && (done || call+1 == calls || (call+1-firstCall)%ck.every == 0) {
+			if err := save(call + 1); err != nil {
+				return nil, rep, err
 			}
 		}
 	}
-	rep.Duration = time.Since(start)
+	if rep.NonFiniteStep > 0 {
+		if err := save(calls); err != nil {
+			return nil, rep, err
+		}
+	}
+	rep.Duration = time.Since(start) + ck.before
 	if math.IsInf(rep.BestValidLoss, 1) {
-		return nil, rep, fmt.Errorf("flow: the held-out loss was never finite in %d steps (last %v): lower LearningRate or check the samples", rep.Steps, rep.ValidLoss[len(rep.ValidLoss)-1])
+		return nil, rep, fmt.Errorf("flow: the held-out loss was never finite in %d steps (last %v, first non-finite step %d): lower LearningRate or check the samples",
+			rep.Steps, rep.ValidLoss, rep.NonFiniteStep)
 	}
 	return best, rep, nil
 }

@@ -126,7 +126,7 @@ func FitVAE(center, samples []float32, subOpts SubspaceOptions, opts VAEOptions,
 	if err != nil {
 		return nil, err
 	}
-	train.Lambda, train.Target = 0, nil
+	train.Lambda, train.Target, train.TargetLevel = 0, nil, 0
 	to, err := train.withDefaults()
 	if err != nil {
 		return nil, err
@@ -156,10 +156,10 @@ func FitVAE(center, samples []float32, subOpts SubspaceOptions, opts VAEOptions,
 		tensors.FromFlatDataAndDimensions(vEps, nv, o.Latent)}
 	std := func(c []*Node, x *Node) *Node { return Div(Sub(x, ExpandAxes(c[0], 0)), ExpandAxes(c[1], 0)) }
 	obj := objective{
-		loss: func(params, batch, rng *Node, c []*Node) (*Node, *Node) {
+		loss: func(params, batch, rng *Node, c []*Node) (*Node, *Node, *Node) {
 			rng, eps := RandomNormal(rng, shapes.Make(batch.DType(), batch.Shape().Dimensions[0], o.Latent))
-			l := ReduceAllMean(a.negELBO(params, std(c, batch), eps, o.Beta))
-			return Add(l, ReduceAllSum(Log(c[1]))), rng
+			l := Add(ReduceAllMean(a.negELBO(params, std(c, batch), eps, o.Beta)), ReduceAllSum(Log(c[1])))
+			return l, ZerosLike(l), rng
 		},
 		valid: func(params, valid *Node, c []*Node) *Node {
 			l := ReduceAllMean(a.negELBO(params, std(c, valid), c[2], o.Beta))

@@ -49,6 +49,7 @@ FUZZERS=(
   "./fiberlib/data FuzzParseInts"
   "./fiberlib/data FuzzParseXY"
   "./fiberlib/samples FuzzLoad"
+  "./fiberlib/flow FuzzLoad"
   "./kernel/nbrun FuzzNotebook"
   "./kernel/kernelspec FuzzParse"
 )

@@ -8,6 +8,7 @@
 #
 #   scripts/bench-peers.sh                 # all, PEERS_ROUNDS rounds (default 3), results in bench/results/<date>-peers
 #   PEERS_OUT=/tmp/x scripts/bench-peers.sh walk     # only the walk; or: laplace
+#   scripts/bench-peers.sh scaling         # cost vs P and N (no peers): bench/results/<date>-peers-scaling
 #   scripts/bench-peers.sh --setup-only    # only the virtual environment
 #   scripts/bench-peers.sh --print-python  # the Python it uses (3.12 or newer, needed by jax 0.12)
 set -euo pipefail
@@ -44,9 +45,9 @@ setup_venv() {
   echo "$want" > "$stamp"
 }
 
-setup_venv
-if [[ "${1:-}" == "--setup-only" ]]; then exit 0; fi
 what="${1:-all}"
+if [[ "$what" != scaling ]]; then setup_venv; fi
+if [[ "$what" == --setup-only ]]; then exit 0; fi
 
 # Go side: XLA on CPU through the project's plugin (as `make setup` installs it).
 export FIBERBNN_HOME="${FIBERBNN_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/fiberbnn}"
@@ -54,6 +55,25 @@ export PJRT_PLUGIN_LIBRARY_PATH="${PJRT_PLUGIN_LIBRARY_PATH:-$FIBERBNN_HOME/pjrt
 export GOMLX_NO_AUTO_INSTALL=1
 if [[ -z "${FIBERBNN_DATA:-}" && -d "$ROOT/../shared/data" ]]; then export FIBERBNN_DATA="$(cd "$ROOT/../shared/data" && pwd)"; fi
 PY="$VENV/bin/python"
+if [[ "$what" == scaling ]]; then
+  OUT="${PEERS_OUT:-$ROOT/bench/results/$(date -u +%F)-peers-scaling}"
+  mkdir -p "$OUT/raw"
+  {
+    echo "date: $(date -u +%FT%TZ)"
+    echo "command: scripts/bench-peers.sh scaling  (FIBERBNN_SCALING_H=${FIBERBNN_SCALING_H:-27,95,312,995} FIBERBNN_SCALING_N=${FIBERBNN_SCALING_N:-1,4,16,64,256})"
+    echo "commit: $(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet 2>/dev/null || echo '+dirty')"
+    echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //') x $(nproc), memory $(free -g | awk '/Mem:/ {print $2}') GiB"
+    echo "load-before: $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "go: $(go version | cut -d' ' -f3-); gomlx: $(go list -m -f '{{.Version}}' github.com/gomlx/gomlx)"
+  } > "$OUT/machine.txt"
+  for pkg in fiber:ScalingWalk laplace:ScalingLaplace flow:ScalingFlowSample; do
+    echo "== scaling: ${pkg#*:}"
+    (cd "fiberlib/${pkg%%:*}" && go test -run '^$' -bench "${pkg#*:}" -benchtime 1x -timeout 60m .) | tee "$OUT/raw/${pkg%%:*}.txt"
+  done
+  echo "load-after: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUT/machine.txt"
+  go run ./cmd/fiberpeers -dir "$OUT"
+  exit 0
+fi
 ROUNDS="${PEERS_ROUNDS:-3}"
 OUT="${PEERS_OUT:-$ROOT/bench/results/$(date -u +%F)-peers}"
 RAW="$OUT/raw"
@@ -68,7 +88,11 @@ go test -c -o "$BIN/flow.test" ./fiberlib/flow/
 # The walk cases: target size (issue #8: N = 64, 2×200 MLP, batch 1024) and a small one for the per-call
 # overhead (steps per call 1, 10, 100).
 export FIBERBNN_PEERS_CASES="${PEERS_WALK_CASES:-200x200:1024:64:10;16:64:64:1,10,100}"
-WALK_STEPS="${PEERS_WALK_STEPS:-40}"
+WALK_TIME="${PEERS_WALK_TIME:-2s}"  # at least this long per timing, each side
+
+# The Laplace problem (data, MAP) is written by the Go benchmark in the first round (Go runs first in odd
+# rounds) and read by the flow benchmark and laplace_torch.py.
+export FIBERBNN_PEERS_LAPLACE_DIR="$RAW/problem"
 
 gobench() { # dir binary bench benchtime logfile
   (cd "$ROOT/$1" && "$BIN/$2" -test.run '^$' -test.bench "$3" -test.benchtime "$4" -test.count 1) >> "$5" 2>&1
@@ -93,8 +117,9 @@ for r in $(seq 1 "$ROUNDS"); do
   echo "== peers: round $r/$ROUNDS"
   if [[ "$what" == all || "$what" == walk ]]; then
     # Go first in odd rounds, JAX first in even rounds.
-    go_walk() { gobench fiberlib/fiber fiber.test 'PeerWalk$' 3x "$RAW/go-walk.txt"; }
-    jax_walk() { JAX_PLATFORMS=cpu "$PY" bench/peers/walk_jax.py --cases "$FIBERBNN_PEERS_CASES" --calls 3 >> "$RAW/jax-walk.jsonl"; }
+    go_walk() { gobench fiberlib/fiber fiber.test 'PeerWalk$|MatmulPeakXLA' "$WALK_TIME" "$RAW/go-walk.txt"; }
+    jax_walk() { JAX_PLATFORMS=cpu "$PY" bench/peers/walk_jax.py --matmul --cases "$FIBERBNN_PEERS_CASES" --calls 1 \
+                   --seconds "${WALK_TIME%s}" >> "$RAW/jax-walk.jsonl"; }
     if (( r % 2 )); then go_walk; jax_walk; else jax_walk; go_walk; fi
   fi
   if [[ "$what" == all || "$what" == laplace ]]; then
@@ -111,5 +136,6 @@ if [[ "$what" == all || "$what" == walk ]]; then
   JAX_PLATFORMS=cpu "$PY" bench/peers/walk_jax.py --check "$RAW/dump" | tee "$RAW/check.json"
   rm -rf "$RAW/dump"
 fi
+rm -rf "$RAW/problem"
 echo "load-after: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUT/machine.txt"
 "$PY" bench/peers/table.py "$OUT"

@@ -179,7 +179,22 @@ def random_problem(c, seed=0):
     return x, y, theta0, d
 
 
-def time_case(c, spc, calls, rounds):
+def matmul_peak(k=2048, seconds=2.0):
+    """float32 k×k by k×k products per second, as fiberlib/fiber's BenchmarkMatmulPeakXLA (summed result)."""
+    rng = np.random.default_rng(3)
+    a = jnp.asarray(rng.standard_normal((k, k)).astype(np.float32))
+    b = jnp.asarray(rng.standard_normal((k, k)).astype(np.float32))
+    f = jax.jit(lambda a, b: jnp.sum(a @ b))
+    f(a, b).block_until_ready()
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        f(a, b).block_until_ready()
+        n += 1
+    el = time.perf_counter() - t0
+    return dict(kind="matmul", engine="jax", gflops=n * 2 * k ** 3 / el / 1e9, seconds=el, calls=n)
+
+
+def time_case(c, spc, calls, rounds, seconds=0.0):
     st = settings_for(c)
     init_state, chunk, loss = make_walk(c["hidden"], c["n"], **st)
     x, y, theta0, d = random_problem(c)
@@ -189,6 +204,10 @@ def time_case(c, spc, calls, rounds):
     state = init_state(theta0, c["N"])
     state = chunk(state, consts, spc)  # compile and warm up
     jax.block_until_ready(state)
+    if seconds > 0:  # choose the number of calls from one timed call
+        t0 = time.perf_counter()
+        state = jax.block_until_ready(chunk(state, consts, spc))
+        calls = max(calls, int(math.ceil(seconds / (time.perf_counter() - t0))))
     out = []
     for _ in range(rounds):
         t0 = time.perf_counter()
@@ -197,7 +216,7 @@ def time_case(c, spc, calls, rounds):
         jax.block_until_ready(state)
         el = time.perf_counter() - t0
         ps = calls * spc * c["N"] / el
-        out.append(dict(engine="jax", case=case_name(c), spc=spc, calls=calls, seconds=el,
+        out.append(dict(kind="walk", engine="jax", case=case_name(c), spc=spc, calls=calls, seconds=el,
                         particle_steps_per_s=ps, gflops=ps * flops_per_particle_step(c) / 1e9,
                         s_per_call=el / calls, params=num_params(c["hidden"])))
     return out
@@ -239,6 +258,8 @@ def main():
     ap.add_argument("--calls", type=int, default=0, help="calls per timing round (0: about --steps steps)")
     ap.add_argument("--steps", type=int, default=200, help="steps per timing round when --calls is 0")
     ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--seconds", type=float, default=0, help="at least this long per timing (more calls)")
+    ap.add_argument("--matmul", action="store_true", help="also measure the 2048² matrix-product rate")
     ap.add_argument("--check", default="", help="folder written by BenchmarkPeerWalkDump")
     ap.add_argument("--platform", default="", help="cpu or cuda: fail unless JAX runs there")
     args = ap.parse_args()
@@ -249,10 +270,14 @@ def main():
             sys.exit("walk_jax.py: JAX runs on %r, not on %r (devices: %s)" % (plat, want, jax.devices()))
     if args.check:
         sys.exit(0 if check(args.check) else 1)
+    if args.matmul:
+        r = matmul_peak()
+        r.update(device=str(jax.devices()[0]), jax=jax.__version__)
+        print(json.dumps(r), flush=True)
     for c in parse_cases(args.cases):
         for spc in c["spc"]:
             calls = args.calls or max(1, args.steps // spc)
-            for r in time_case(c, spc, calls, args.rounds):
+            for r in time_case(c, spc, calls, args.rounds, args.seconds):
                 r.update(device=str(jax.devices()[0]), jax=jax.__version__)
                 print(json.dumps(r), flush=True)
 

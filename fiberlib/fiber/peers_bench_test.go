@@ -33,15 +33,18 @@ import (
 // full batch, no projection or noise: η = 1e-3, ε₀ = 1e-3, τ = P/(2n), σ = 0.5, α = 1.
 //
 // Three ways of running the same chunk are timed, as sub-benchmarks:
+//
 //   - engine: the compiled chunk (gloop.Repeat of `spc` steps) called with the state kept on the device,
 //     each call's outputs fed to the next; one host read at the end of the timing (as JAX's
 //     block_until_ready).
+//
 //   - donate: the same, with the state buffers donated to each call (DonateTensorBuffer), so that XLA can
 //     write the new state in place.
+//
 //   - walker: Walker.Advance(spc), the library's path: the chunk plus the diagnostics computation and the
 //     host copies of the records after every call.
 //
-//	FIBERBNN_PEERS_CASES='50:512:64:1,10,100' go test -run '^$' -bench 'PeerWalk$' -benchtime 3x ./fiberlib/fiber/
+//     FIBERBNN_PEERS_CASES='50:512:64:1,10,100' go test -run '^$' -bench 'PeerWalk$' -benchtime 3x ./fiberlib/fiber/
 const peerDefaultCases = "50:512:64:1,10,100;200x200:1024:64:10"
 
 const peerInputs = 8 // D of the benchmark data

@@ -25,6 +25,8 @@ func plotAxis(path, axis string, pts []point) error {
 	p.X.Scale, p.Y.Scale = plot.LogScale{}, plot.LogScale{}
 	p.X.Tick.Marker, p.Y.Tick.Marker = plot.LogTicks{Prec: -1}, plot.LogTicks{Prec: -1}
 	p.Legend.Top, p.Legend.Left = true, true
+	p.Legend.TextStyle.Font.Size = vg.Points(9)
+	p.Legend.XOffs, p.Legend.YOffs = vg.Points(6), -vg.Points(4)
 	var order []string
 	by := map[string]plotter.XYs{}
 	for _, q := range pts {
@@ -52,6 +54,10 @@ func plotAxis(path, axis string, pts []point) error {
 		p.Legend.Add(s, l, sc)
 	}
 	p.Add(plotter.NewGrid())
+	// Room for the legend above the curves and for the last tick label.
+	p.Y.Max *= 40
+	p.X.Min /= 1.5
+	p.X.Max *= 2
 	p.BackgroundColor = color.White
 	w, err := p.WriterTo(7*vg.Inch, 4.5*vg.Inch, "svg")
 	if err != nil {

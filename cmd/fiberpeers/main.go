@@ -10,6 +10,8 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/csv"
 	"flag"
 	"fmt"
 	"os"
@@ -116,12 +118,18 @@ func writeAtomic(path string, data []byte) error {
 }
 
 func writeCSV(path string, pts []point) error {
-	var b strings.Builder
-	b.WriteString("series,axis,x,params,seconds,peak_rss_mib\n")
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	_ = w.Write([]string{"series", "axis", "x", "params", "seconds", "peak_rss_mib"})
+	g := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 	for _, p := range pts {
-		fmt.Fprintf(&b, "%s,%s,%g,%g,%g,%g\n", p.Series, p.Axis, p.X, p.Params, p.Sec, p.RSSMiB)
+		_ = w.Write([]string{p.Series, p.Axis, g(p.X), g(p.Params), g(p.Sec), g(p.RSSMiB)})
 	}
-	return writeAtomic(path, []byte(b.String()))
+	w.Flush()
+	if err := w.Error(); err != nil {
+		return err
+	}
+	return writeAtomic(path, b.Bytes())
 }
 
 func main() {

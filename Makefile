@@ -89,3 +89,14 @@ docker-check:
 
 clean:
 	rm -rf bin .venv notebooks/_out
+
+.PHONY: bench-peers bench-scaling
+
+# Side-by-side benchmark against the Python peers (JAX, laplace-torch) in their own virtual environment
+# (.cache/venv-peers, created on first use); prints the ratio table (bench/peers/README.md).
+bench-peers:
+	@scripts/bench-peers.sh
+
+# Cost of the walk, Laplace fit and flow sampling as P (1e3 → 1e6) and N grow, with SVG plots.
+bench-scaling:
+	@scripts/bench-peers.sh scaling

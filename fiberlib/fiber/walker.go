@@ -34,6 +34,9 @@ type Walker struct {
 	snapshots []Snapshot
 
 	exec, diagExec *Exec
+	// consts are the per-walk inputs of every call (MAP, drifts, mask, ℓ(θ*), data), made into tensors once
+	// so that each call reuses their device buffers instead of uploading them again.
+	consts []any
 
 	// Progress reporting (not saved).
 	progress      func(Progress)
@@ -271,11 +274,16 @@ func (w *Walker) advanceChunk() error {
 		}
 		w.exec, w.diagExec = p.walk, p.diag
 	}
-	consts := []any{w.mapTheta, tensors.FromFlatDataAndDimensions(w.drift, w.set.Particles, w.set.NumParams),
-		w.set.walkMask(), float32(w.lossStar)}
-	for _, d := range w.target.Data() {
-		consts = append(consts, d)
+	if w.consts == nil {
+		p := w.set.NumParams
+		w.consts = []any{tensors.FromFlatDataAndDimensions(w.mapTheta, p),
+			tensors.FromFlatDataAndDimensions(w.drift, w.set.Particles, p),
+			tensors.FromFlatDataAndDimensions(w.set.walkMask(), p), float32(w.lossStar)}
+		for _, d := range w.target.Data() {
+			w.consts = append(w.consts, d)
+		}
 	}
+	consts := w.consts
 	args := make([]any, 0, numState+len(consts))
 	for _, t := range w.state {
 		args = append(args, t)

@@ -13,6 +13,7 @@ import (
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 
+	"github.com/fiberbnn/fiberbnn/fiberlib/internal/gloop"
 	"github.com/fiberbnn/fiberbnn/fiberlib/posterior"
 )
 
@@ -285,7 +286,17 @@ func (w *Walker) advanceChunk() error {
 	}
 	consts := w.consts
 	args := make([]any, 0, numState+len(consts))
-	for _, t := range w.state {
+	for i, t := range w.state {
+		// On XLA the state's buffers are donated to the call, which writes the new state into them instead of
+		// allocating; θ is kept, because the diagnostics compare it with the new positions.
+		if i != stTheta && gloop.UseWhile(w.backend) {
+			d, err := DonateTensorBuffer(t, w.backend, 0)
+			if err != nil {
+				return fmt.Errorf("fiber: walk step %d: donating the state: %w", w.step, err)
+			}
+			args = append(args, d)
+			continue
+		}
 		args = append(args, t)
 	}
 	out, err := callSafe(w.exec, append(args, consts...)...)

@@ -50,6 +50,7 @@ FUZZERS=(
   "./fiberlib/data FuzzParseXY"
   "./fiberlib/samples FuzzLoad"
   "./fiberlib/flow FuzzLoad"
+  "./fiberlib/nets FuzzParseSpec"
   "./kernel/nbrun FuzzNotebook"
   "./kernel/kernelspec FuzzParse"
 )

@@ -3,7 +3,7 @@
 #   make lab     set up everything (idempotent), then start JupyterLab on 127.0.0.1 with a token, on notebooks/
 #   make test    set up everything, then go vet, all Go tests, and every notebook executed headless
 #
-# Other targets: setup, doctor, vet, gotest, notebooks, bench, bench-quick, gobench, clean (removes bin/, .venv/, notebooks/_out/).
+# Other targets: setup, doctor, vet, gotest (FUZZTIME=8s per fuzzer; 0 skips fuzzing), notebooks, bench, bench-quick, bench-peers, bench-scaling, soak, gobench, clean (removes bin/, .venv/, notebooks/_out/).
 # Docker (docker/README.md): docker-recipe-check (part of test), docker-context, docker-image, docker-check.
 # Set-up lives in the checkout (bin/, .venv/) and in $(FIBERBNN_HOME) (default ~/.cache/fiberbnn).
 
@@ -100,3 +100,8 @@ bench-peers:
 # Cost of the walk, Laplace fit and flow sampling as P (1e3 → 1e6) and N grow, with SVG plots.
 bench-scaling:
 	@scripts/bench-peers.sh scaling
+
+.PHONY: soak
+# Soak test (not part of test): 50 walk + flow cycles in one process; fails if memory grows after warm-up.
+soak:
+	go run ./cmd/fibersoak

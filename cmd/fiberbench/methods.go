@@ -68,6 +68,49 @@ type settings struct {
 	Alpha float64
 	// LastLayerWalk walks only the output layer (images).
 	LastLayerWalk bool
+	// WalkBatch is the walk's minibatch size (0: full batch).
+	WalkBatch int
+}
+
+// override applies the budget flags (0 keeps the mode's default).
+func (s settings) override(fl flags) settings {
+	set := func(dst *int, v int) {
+		if v > 0 {
+			*dst = v
+		}
+	}
+	set(&s.WalkSteps, fl.walkSteps)
+	set(&s.Particles, fl.particles)
+	set(&s.WalkBatch, fl.walkBatch)
+	set(&s.FlowSteps, fl.flowSteps)
+	set(&s.Members, fl.members)
+	set(&s.MAPSteps, fl.mapSteps)
+	return s
+}
+
+// budget states the schedule a method runs with, recorded in its cell (runs resumed with other flags can mix
+// budgets; the cost table shows them).
+func (s settings) budget(method string) string {
+	walk := fmt.Sprintf("walk %d×%d", s.Particles, s.WalkSteps)
+	if s.WalkBatch > 0 {
+		walk += fmt.Sprintf(" batch %d", s.WalkBatch)
+	}
+	if s.LastLayerWalk {
+		walk += " last layer"
+	}
+	switch method {
+	case "map", "la-ll-glm", "la-ll-nn", "la-diag-glm", "la-diag-nn":
+		return fmt.Sprintf("MAP ≥%d steps", s.MAPSteps)
+	case "ens":
+		return fmt.Sprintf("%d members", s.Members)
+	case "swag":
+		return fmt.Sprintf("%d epochs", s.SWAGEpochs)
+	case "fiber":
+		return walk
+	case "flow":
+		return fmt.Sprintf("%s, flow ≤%d steps", walk, s.FlowSteps)
+	}
+	return ""
 }
 
 // fits caches what several methods of one split share: the MAP and the walk.
@@ -195,7 +238,7 @@ func (f *fits) getWalk() error {
 	steps := f.cfg.WalkSteps
 	opts := fiber.Options{
 		Seed: int64(f.p.seed), Steps: steps, Particles: f.cfg.Particles,
-		RecordEvery: steps / 40, KeepEvery: steps / 8, KeepAfter: steps / 2,
+		RecordEvery: steps / 40, KeepEvery: steps / 8, KeepAfter: steps / 2, BatchSize: f.cfg.WalkBatch,
 	}
 	if f.cfg.LastLayerWalk {
 		opts.Walk = []fiber.IndexRange{{Start: f.mapNet.Layout().HeadStart, End: f.mapNet.NumParams()}}
@@ -253,7 +296,7 @@ func (f *fits) run(method string) (c cell) {
 		c.Error = err.Error()
 		return c
 	}
-	c.Metrics, c.PredictSeconds, err = p.evaluate(pred)
+	c.Metrics, c.PredictSeconds, c.OOD, err = p.evaluate(pred)
 	if err != nil {
 		c.Error = err.Error()
 	}

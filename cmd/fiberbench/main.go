@@ -36,7 +36,7 @@ type flags struct {
 	resume, noPlots, strict                       bool
 	// Budget overrides (0: the mode's default); skip lists set:method cells not run in this invocation.
 	walkSteps, particles, walkBatch, flowSteps, members, mapSteps int
-	skip                                                        string
+	skip                                                          string
 }
 
 func main() {

@@ -35,8 +35,8 @@ type flags struct {
 	seed                                          uint64
 	resume, noPlots, strict                       bool
 	// Budget overrides (0: the mode's default); skip lists set:method cells not run in this invocation.
-	walkSteps, particles, walkBatch, flowSteps, members, mapSteps int
-	skip                                                          string
+	walkSteps, particles, walkBatch, flowSteps, members, mapSteps, swagEpochs, samples int
+	skip                                                                               string
 }
 
 func main() {
@@ -61,6 +61,8 @@ func main() {
 	flag.IntVar(&fl.flowSteps, "flow-steps", 0, "largest number of flow training steps (default: quick 200, full 3000)")
 	flag.IntVar(&fl.members, "members", 0, "deep-ensemble members (default 5)")
 	flag.IntVar(&fl.mapSteps, "map-steps", 0, "target number of MAP optimiser steps (default: quick 600, full 4000)")
+	flag.IntVar(&fl.swagEpochs, "swag-epochs", 0, "SWAG epochs (default: quick 5, full 20)")
+	flag.IntVar(&fl.samples, "samples", 0, "parameter draws of the sampling predictives (default: quick 32, full 64)")
 	flag.StringVar(&fl.skip, "skip", "", "comma-separated set:method cells not to run (recorded as skipped in the tables; rerun without -skip and with -resume to fill them in)")
 	flag.Parse()
 	if err := run(fl); err != nil {
@@ -94,8 +96,8 @@ func run(fl flags) error {
 	if fl.splits < 0 || fl.fmnistTrain < 0 || fl.fmnistTest < 0 {
 		return fmt.Errorf("-splits, -fmnist-train and -fmnist-test must be >= 0")
 	}
-	if fl.walkSteps < 0 || fl.particles < 0 || fl.walkBatch < 0 || fl.flowSteps < 0 || fl.members < 0 || fl.mapSteps < 0 {
-		return fmt.Errorf("-walk-steps, -particles, -walk-batch, -flow-steps, -members and -map-steps must be >= 0")
+	if fl.walkSteps < 0 || fl.particles < 0 || fl.walkBatch < 0 || fl.flowSteps < 0 || fl.members < 0 || fl.mapSteps < 0 || fl.swagEpochs < 0 || fl.samples < 0 {
+		return fmt.Errorf("-walk-steps, -particles, -walk-batch, -flow-steps, -members, -map-steps, -swag-epochs and -samples must be >= 0")
 	}
 	if fl.walkSteps%40 != 0 {
 		return fmt.Errorf("-walk-steps %d: use a multiple of 40 (the walk records every T/40 steps and keeps every T/8)", fl.walkSteps)

@@ -97,7 +97,7 @@ func TestSkipBudgetAndOOD(t *testing.T) {
 	if cfg.WalkSteps != 800 || cfg.Particles != 32 || cfg.FlowSteps != 500 || cfg.Members != 5 || cfg.MAPSteps != 4000 {
 		t.Errorf("override: %+v", cfg)
 	}
-	if got := cfg.budget("flow"); got != "walk 32×800, flow ≤500 steps" {
+	if got := cfg.budget("flow"); got != "walk 32×800, flow ≤500 steps, 64 draws" {
 		t.Errorf("budget(flow) = %q", got)
 	}
 	dir := t.TempDir()

@@ -34,6 +34,9 @@ type flags struct {
 	splits, fmnistTrain, fmnistTest               int
 	seed                                          uint64
 	resume, noPlots, strict                       bool
+	// Budget overrides (0: the mode's default); skip lists set:method cells not run in this invocation.
+	walkSteps, particles, walkBatch, flowSteps, members, mapSteps, swagEpochs, samples int
+	skip                                                                               string
 }
 
 func main() {
@@ -52,6 +55,15 @@ func main() {
 	flag.StringVar(&fl.act, "act", "tanh", "hidden activation of the UCI MLPs (tanh or relu)")
 	flag.BoolVar(&fl.noPlots, "no-plots", false, "skip the SVG plots")
 	flag.BoolVar(&fl.strict, "strict", false, "exit with status 1 when any cell failed (make test uses it)")
+	flag.IntVar(&fl.walkSteps, "walk-steps", 0, "fiber walk steps T (default: quick 400, full 4000; a multiple of 40)")
+	flag.IntVar(&fl.particles, "particles", 0, "fiber walk particles (default: quick 32, full 64)")
+	flag.IntVar(&fl.walkBatch, "walk-batch", 0, "fiber walk minibatch size (default 0: full batch)")
+	flag.IntVar(&fl.flowSteps, "flow-steps", 0, "largest number of flow training steps (default: quick 200, full 3000)")
+	flag.IntVar(&fl.members, "members", 0, "deep-ensemble members (default 5)")
+	flag.IntVar(&fl.mapSteps, "map-steps", 0, "target number of MAP optimiser steps (default: quick 600, full 4000)")
+	flag.IntVar(&fl.swagEpochs, "swag-epochs", 0, "SWAG epochs (default: quick 5, full 20)")
+	flag.IntVar(&fl.samples, "samples", 0, "parameter draws of the sampling predictives (default: quick 32, full 64)")
+	flag.StringVar(&fl.skip, "skip", "", "comma-separated set:method cells not to run (recorded as skipped in the tables; rerun without -skip and with -resume to fill them in)")
 	flag.Parse()
 	if err := run(fl); err != nil {
 		fmt.Fprintln(os.Stderr, "fiberbench:", err)
@@ -84,6 +96,16 @@ func run(fl flags) error {
 	if fl.splits < 0 || fl.fmnistTrain < 0 || fl.fmnistTest < 0 {
 		return fmt.Errorf("-splits, -fmnist-train and -fmnist-test must be >= 0")
 	}
+	if fl.walkSteps < 0 || fl.particles < 0 || fl.walkBatch < 0 || fl.flowSteps < 0 || fl.members < 0 || fl.mapSteps < 0 || fl.swagEpochs < 0 || fl.samples < 0 {
+		return fmt.Errorf("-walk-steps, -particles, -walk-batch, -flow-steps, -members, -map-steps, -swag-epochs and -samples must be >= 0")
+	}
+	if fl.walkSteps%40 != 0 {
+		return fmt.Errorf("-walk-steps %d: use a multiple of 40 (the walk records every T/40 steps and keeps every T/8)", fl.walkSteps)
+	}
+	skips, err := parseSkip(fl.skip, methods)
+	if err != nil {
+		return err
+	}
 	if fl.dataDir == "" {
 		if fl.dataDir, err = data.Dir(); err != nil {
 			return fmt.Errorf("no data folder (give -data or set FIBERBNN_DATA): %w", err)
@@ -103,6 +125,9 @@ func run(fl flags) error {
 		return err
 	}
 	meta := newMeta(fl, quick, studies, methods)
+	if fl.resume {
+		meta.mergePrevious(fl.out)
+	}
 	// Ctrl-C: the cells of finished splits are already on disk; write the tables and stop.
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
@@ -114,16 +139,24 @@ func run(fl flags) error {
 		os.Exit(130)
 	}()
 	for _, study := range studies {
-		cfg := settingsFor(study, quick)
+		cfg := settingsFor(study, quick).override(fl)
 		sets, splits := setsFor(study, fl, quick)
-		meta.Studies[study] = studyMeta{Sets: sets, Splits: splits, Settings: cfg}
+		meta.addStudy(study, sets, splits, cfg)
 		for _, set := range sets {
 			for k := 0; k < splits; k++ {
 				todo := []string{}
 				for _, m := range methods {
-					if !(study == "fmnist" && !scalesToImages(m)) && !st.done(study, set, k, m) {
-						todo = append(todo, m)
+					if study == "fmnist" && !scalesToImages(m) || st.done(study, set, k, m) {
+						continue
 					}
+					if skips[set+":"+m] || skips["*:"+m] {
+						if !st.has(study, set, k, m) {
+							st.put(cell{Study: study, Set: set, Split: k, Method: m, GradEvals: -1, Budget: cfg.budget(m),
+								Skipped: "not run in this session for lack of time (-skip); rerun without -skip and with -resume"})
+						}
+						continue
+					}
+					todo = append(todo, m)
 				}
 				if len(todo) == 0 {
 					continue
@@ -138,6 +171,7 @@ func run(fl flags) error {
 						f := shared(p, cfg)
 						c = f.run(m)
 					}
+					c.Budget = cfg.budget(m)
 					st.put(c)
 					logCell(c)
 				}
@@ -195,6 +229,22 @@ func logCell(c cell) {
 	}
 	fmt.Fprintf(logw, "   %-12s %s fit=%.1fs predict=%.2fs %s\n", c.Method, strings.Join(parts, " "), c.FitSeconds,
 		c.PredictSeconds, c.Notes)
+}
+
+// parseSkip reads -skip: comma-separated set:method pairs (set may be *).
+func parseSkip(s string, methods []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	if s == "" {
+		return out, nil
+	}
+	for _, x := range strings.Split(s, ",") {
+		set, m, ok := strings.Cut(strings.TrimSpace(x), ":")
+		if !ok || set == "" || methodRank(m) == len(allMethods) {
+			return nil, fmt.Errorf("-skip %q: use set:method pairs (set may be *), methods among %s", x, strings.Join(allMethods, ","))
+		}
+		out[set+":"+m] = true
+	}
+	return out, nil
 }
 
 func parseStudies(s string, quick bool) ([]string, error) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -33,6 +34,55 @@ type meta struct {
 	Compute     string               `json:"compute_version"`
 	GitCommit   string               `json:"git_commit,omitempty"`
 	Note        string               `json:"note"`
+	// Runs lists the earlier invocations whose cells a -resume run kept, oldest first.
+	Runs []runRecord `json:"earlier_runs,omitempty"`
+}
+
+// runRecord is one earlier invocation of a resumed run.
+type runRecord struct {
+	Command   string               `json:"command"`
+	Started   string               `json:"started"`
+	Finished  string               `json:"finished,omitempty"`
+	GitCommit string               `json:"git_commit,omitempty"`
+	Backend   string               `json:"backend,omitempty"`
+	Studies   map[string]studyMeta `json:"studies"`
+}
+
+// mergePrevious keeps, on -resume, the record of the run(s) that wrote dir/meta.json: their commands go to
+// Runs, and their studies' sets and splits stay in the tables' headers.
+func (m *meta) mergePrevious(dir string) {
+	b, err := os.ReadFile(filepath.Join(dir, "meta.json"))
+	if err != nil {
+		return
+	}
+	var prev meta
+	if json.Unmarshal(b, &prev) != nil {
+		return
+	}
+	m.Runs = append(prev.Runs, runRecord{Command: prev.Command, Started: prev.Started, Finished: prev.Finished,
+		GitCommit: prev.GitCommit, Backend: prev.Backend, Studies: prev.Studies})
+	for k, v := range prev.Studies {
+		m.Studies[k] = v
+	}
+}
+
+// addStudy records the sets and splits of a study run now, merged with those of earlier runs (union of the
+// sets, the largest number of splits); Settings are this run's.
+func (m *meta) addStudy(study string, sets []string, splits int, cfg settings) {
+	old, ok := m.Studies[study]
+	if ok {
+		seen := map[string]bool{}
+		for _, s := range sets {
+			seen[s] = true
+		}
+		for _, s := range old.Sets {
+			if !seen[s] {
+				sets = append(sets, s)
+			}
+		}
+		splits = max(splits, old.Splits)
+	}
+	m.Studies[study] = studyMeta{Sets: sets, Splits: splits, Settings: cfg}
 }
 
 type studyMeta struct {

@@ -68,6 +68,53 @@ type settings struct {
 	Alpha float64
 	// LastLayerWalk walks only the output layer (images).
 	LastLayerWalk bool
+	// WalkBatch is the walk's minibatch size (0: full batch).
+	WalkBatch int
+}
+
+// override applies the budget flags (0 keeps the mode's default).
+func (s settings) override(fl flags) settings {
+	set := func(dst *int, v int) {
+		if v > 0 {
+			*dst = v
+		}
+	}
+	set(&s.WalkSteps, fl.walkSteps)
+	set(&s.Particles, fl.particles)
+	set(&s.WalkBatch, fl.walkBatch)
+	set(&s.FlowSteps, fl.flowSteps)
+	set(&s.Members, fl.members)
+	set(&s.MAPSteps, fl.mapSteps)
+	set(&s.SWAGEpochs, fl.swagEpochs)
+	set(&s.Samples, fl.samples)
+	return s
+}
+
+// budget states the schedule a method runs with, recorded in its cell (runs resumed with other flags can mix
+// budgets; the cost table shows them).
+func (s settings) budget(method string) string {
+	walk := fmt.Sprintf("walk %d×%d", s.Particles, s.WalkSteps)
+	if s.WalkBatch > 0 {
+		walk += fmt.Sprintf(" batch %d", s.WalkBatch)
+	}
+	if s.LastLayerWalk {
+		walk += " last layer"
+	}
+	switch method {
+	case "map", "la-ll-glm", "la-diag-glm":
+		return fmt.Sprintf("MAP ≥%d steps", s.MAPSteps)
+	case "la-ll-nn", "la-diag-nn":
+		return fmt.Sprintf("MAP ≥%d steps, %d draws", s.MAPSteps, s.Samples)
+	case "ens":
+		return fmt.Sprintf("%d members", s.Members)
+	case "swag":
+		return fmt.Sprintf("%d epochs, %d draws", s.SWAGEpochs, s.Samples)
+	case "fiber":
+		return walk
+	case "flow":
+		return fmt.Sprintf("%s, flow ≤%d steps, %d draws", walk, s.FlowSteps, s.Samples)
+	}
+	return ""
 }
 
 // fits caches what several methods of one split share: the MAP and the walk.
@@ -86,6 +133,8 @@ type fits struct {
 	walk     *fiber.Result
 	walkSec  float64
 	walkErr  error
+
+	head *headProblem // the last-layer walk's head-only posterior (images)
 
 	laplaces map[string]*laplace.Laplace
 	laSec    map[string]float64
@@ -195,10 +244,7 @@ func (f *fits) getWalk() error {
 	steps := f.cfg.WalkSteps
 	opts := fiber.Options{
 		Seed: int64(f.p.seed), Steps: steps, Particles: f.cfg.Particles,
-		RecordEvery: steps / 40, KeepEvery: steps / 8, KeepAfter: steps / 2,
-	}
-	if f.cfg.LastLayerWalk {
-		opts.Walk = []fiber.IndexRange{{Start: f.mapNet.Layout().HeadStart, End: f.mapNet.NumParams()}}
+		RecordEvery: steps / 40, KeepEvery: steps / 8, KeepAfter: steps / 2, BatchSize: f.cfg.WalkBatch,
 	}
 	b, err := backend.New()
 	if err != nil {
@@ -206,7 +252,17 @@ func (f *fits) getWalk() error {
 		return err
 	}
 	t0 := time.Now()
-	f.walk, f.walkErr = fiber.Walk(context.Background(), b, f.mapNet, f.theta, opts)
+	var target posterior.Target = f.mapNet
+	start := f.theta
+	if f.cfg.LastLayerWalk {
+		hp, err := f.getHead()
+		if err != nil {
+			f.walkErr = fmt.Errorf("walk: %w", err)
+			return f.walkErr
+		}
+		target, start = hp.net, hp.theta
+	}
+	f.walk, f.walkErr = fiber.Walk(context.Background(), b, target, start, opts)
 	f.walkSec = time.Since(t0).Seconds()
 	if f.walkErr != nil {
 		f.walkErr = fmt.Errorf("walk: %w", f.walkErr)
@@ -253,7 +309,7 @@ func (f *fits) run(method string) (c cell) {
 		c.Error = err.Error()
 		return c
 	}
-	c.Metrics, c.PredictSeconds, err = p.evaluate(pred)
+	c.Metrics, c.PredictSeconds, c.OOD, err = p.evaluate(pred)
 	if err != nil {
 		c.Error = err.Error()
 	}
@@ -354,7 +410,7 @@ func (f *fits) fit(method string, c *cell) (predictor, error) {
 			if len(w.Finished) == 0 {
 				return nil, fmt.Errorf("walk: no particle finished (%d stopped)", len(w.Stopped))
 			}
-			return sampled(f.mapNet, w.Positions), nil
+			return f.walkPredictor(w.Positions), nil
 		}
 		set, err := w.ToSamples()
 		if err != nil {
@@ -376,9 +432,18 @@ func (f *fits) fit(method string, c *cell) (predictor, error) {
 		c.SampleMillis = 1000 * time.Since(t1).Seconds() / float64(S)
 		c.Samples = S
 		c.Notes = fmt.Sprintf("r=%d train=%d heldout_nll=%.3g", fl.Rank(), set.N, fl.Report.BestValidLoss)
-		return sampled(f.mapNet, d.Theta), nil
+		return f.walkPredictor(d.Theta), nil
 	}
 	return nil, fmt.Errorf("unknown method %q (known: %v)", method, allMethods)
+}
+
+// walkPredictor is the BMA over the walk's (or flow's) parameter vectors: full vectors, or head vectors with
+// the MAP body for the last-layer walk.
+func (f *fits) walkPredictor(thetas []float32) predictor {
+	if f.head != nil && f.cfg.LastLayerWalk {
+		return f.head.predictor(f.p, thetas)
+	}
+	return sampled(f.mapNet, thetas)
 }
 
 // sampled is the Bayesian model average of the network over parameter vectors thetas [S, P].

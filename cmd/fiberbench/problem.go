@@ -29,8 +29,15 @@ type problem struct {
 // predictor returns the posterior predictive of a fitted method at inputs x [B, D].
 type predictor func(x []float32) (*laplace.Predictive, error)
 
-// evaluate computes the test metrics of a predictor and the time it took to predict the test set.
-func (p *problem) evaluate(pred predictor) (map[string]float64, float64, error) {
+// evaluate computes the test metrics of a predictor and the time it took to predict the test set (and the OOD
+// set, whose per-example score histograms it also returns).
+func (p *problem) evaluate(pred predictor) (map[string]float64, float64, *oodHist, error) {
+	var hist *oodHist
+	m, el, err := p.evaluateTest(pred, &hist)
+	return m, el, hist, err
+}
+
+func (p *problem) evaluateTest(pred predictor, hist **oodHist) (map[string]float64, float64, error) {
 	t0 := time.Now()
 	out, err := pred(p.test.X)
 	el := time.Since(t0).Seconds()
@@ -93,6 +100,9 @@ func (p *problem) evaluate(pred predictor) (map[string]float64, float64, error) 
 			return nil, el, err
 		}
 		if m["auroc_maxprob"], err = metrics.OODAUROC(cl.Probs, oo.Classification.Probs, cl.C, metrics.OODMaxProb); err != nil {
+			return nil, el, err
+		}
+		if *hist, err = newOODHist(cl.Probs, oo.Classification.Probs, cl.C); err != nil {
 			return nil, el, err
 		}
 	}

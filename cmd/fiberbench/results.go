@@ -40,6 +40,12 @@ type cell struct {
 	Error string `json:"error,omitempty"`
 	// Notes carries method diagnostics (σ, α, stopped particles, flow rank...).
 	Notes string `json:"notes,omitempty"`
+	// Budget states the schedule the method ran with (walk particles × steps, flow steps, members...).
+	Budget string `json:"budget,omitempty"`
+	// Skipped, when set, says why the cell was deliberately not run (no metrics, not an error).
+	Skipped string `json:"skipped,omitempty"`
+	// OOD holds histograms of the per-example scores in and out of distribution (Fashion-MNIST study).
+	OOD *oodHist `json:"ood_hist,omitempty"`
 }
 
 func (c *cell) key() string { return fmt.Sprintf("%s|%s|%d|%s", c.Study, c.Set, c.Split, c.Method) }
@@ -73,10 +79,16 @@ func openStore(dir string, resume bool) (*store, error) {
 	return s, nil
 }
 
-// done tells whether a cell finished without error.
+// done tells whether a cell finished without error (a skipped cell is not done).
 func (s *store) done(study, set string, split int, method string) bool {
 	i, ok := s.index[fmt.Sprintf("%s|%s|%d|%s", study, set, split, method)]
-	return ok && s.cells[i].Error == ""
+	return ok && s.cells[i].Error == "" && s.cells[i].Skipped == ""
+}
+
+// has tells whether the store holds a cell (finished, failed or skipped).
+func (s *store) has(study, set string, split int, method string) bool {
+	_, ok := s.index[fmt.Sprintf("%s|%s|%d|%s", study, set, split, method)]
+	return ok
 }
 
 func (s *store) put(c cell) {

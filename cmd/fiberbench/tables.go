@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -37,6 +38,7 @@ var studyTitles = map[string]string{
 type group struct {
 	study, set, method string
 	ok, failed         []cell
+	skipped            []cell
 }
 
 func groups(cells []cell) []*group {
@@ -50,7 +52,9 @@ func groups(cells []cell) []*group {
 			idx[k] = g
 			out = append(out, g)
 		}
-		if c.Error != "" {
+		if c.Skipped != "" {
+			g.skipped = append(g.skipped, c)
+		} else if c.Error != "" {
 			g.failed = append(g.failed, c)
 		} else {
 			g.ok = append(g.ok, c)
@@ -202,6 +206,10 @@ func markdown(m *meta, gs []*group) []byte {
 	fmt.Fprintf(&b, "# fiberbench results (%s mode)\n\n", m.Mode)
 	fmt.Fprintf(&b, "- command: `%s`\n- started %s, last written %s (%.0f s)%s\n", m.Command, m.Started, m.Finished,
 		m.WallSeconds, map[bool]string{true: ", **interrupted**", false: ""}[m.Interrupted])
+	for _, r := range m.Runs {
+		fmt.Fprintf(&b, "- earlier invocation whose cells this run kept (-resume): `%s` (started %s, last written %s, backend %s, commit %s)\n",
+			r.Command, r.Started, r.Finished, r.Backend, r.GitCommit)
+	}
 	fmt.Fprintf(&b, "- machine: %d CPUs, %s, %s, %s\n", m.Machine.NumCPU, m.Machine.CPUModel, m.Machine.OS, m.Machine.MemTotal)
 	fmt.Fprintf(&b, "- backend: %s; %s, GoMLX %s, compute %s; commit %s\n", m.Backend, m.GoVersion, m.GoMLX, m.Compute, m.GitCommit)
 	fmt.Fprintf(&b, "- %s\n\n", m.Note)
@@ -221,7 +229,11 @@ func markdown(m *meta, gs []*group) []byte {
 		}
 		setList := orderedSets(study, sets)
 		sm := m.Studies[study]
-		fmt.Fprintf(&b, "## %s\n\nSets: %s; splits per set: %d.\n\n", studyTitles[study], strings.Join(setList, ", "), sm.Splits)
+		var runs []string
+		for _, s := range setList {
+			runs = append(runs, fmt.Sprintf("%s (%d)", s, splitsRun(sg, s)))
+		}
+		fmt.Fprintf(&b, "## %s\n\nSets (splits with a result): %s; splits asked per set: %d.\n\n", studyTitles[study], strings.Join(runs, ", "), sm.Splits)
 		for _, metric := range metricOrder {
 			if !hasMetric(sg, metric) {
 				continue
@@ -269,14 +281,14 @@ func markdown(m *meta, gs []*group) []byte {
 			"ms/sample: time per parameter draw (walk: walk time per particle; ensemble: per member); " +
 			"predict s: the whole test set (and OOD set); grad evals: minibatch/full-batch loss gradients × members/particles, MAP included; " +
 			"RSS: process peak so far.\n\n")
-		b.WriteString("| set | method | fit s | total s | samples | ms/sample | predict s | grad evals | peak RSS MiB |\n|---|---|---|---|---|---|---|---|---|\n")
+		b.WriteString("| set | method | budget | fit s | total s | samples | ms/sample | predict s | grad evals | peak RSS MiB |\n|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, s := range setList {
 			for _, meth := range methodsIn(sg) {
 				g := find(sg, s, meth)
 				if g == nil || len(g.ok) == 0 {
 					continue
 				}
-				fmt.Fprintf(&b, "| %s | %s | %.2f | %.2f | %.0f | %.2f | %.3f | %.0f | %.0f |\n", s, displayName(meth),
+				fmt.Fprintf(&b, "| %s | %s | %s | %.2f | %.2f | %.0f | %.2f | %.3f | %.0f | %.0f |\n", s, displayName(meth), budgetOf(g),
 					g.meanOf(func(c cell) float64 { return c.FitSeconds }), g.meanOf(func(c cell) float64 { return c.TotalSeconds }),
 					g.meanOf(func(c cell) float64 { return float64(c.Samples) }), g.meanOf(func(c cell) float64 { return c.SampleMillis }),
 					g.meanOf(func(c cell) float64 { return c.PredictSeconds }), g.meanOf(func(c cell) float64 { return float64(c.GradEvals) }),
@@ -294,6 +306,15 @@ func markdown(m *meta, gs []*group) []byte {
 				fmt.Fprintf(&b, "| %s | %d | %s | %s |\n", c.Set, c.Split, displayName(c.Method), mdEscape(c.Error))
 			}
 			b.WriteString("\n")
+		}
+		var skips []string
+		for _, g := range sg {
+			if len(g.skipped) > 0 {
+				skips = append(skips, fmt.Sprintf("%s on %s (%d splits)", displayName(g.method), g.set, len(g.skipped)))
+			}
+		}
+		if len(skips) > 0 {
+			fmt.Fprintf(&b, "### Skipped (not run in this session for lack of time; shown as \"skipped\")\n\n%s.\n\n", strings.Join(skips, "; "))
 		}
 		fmt.Fprintf(&b, "Plots: %s\n\n", strings.Join(plotLinks(study, setList), " "))
 	}
@@ -360,8 +381,38 @@ func entry(g *group, metric string) string {
 	if ok {
 		out = fmtSummary(s, decimals(metric))
 	}
+	if !ok && len(g.skipped) > 0 && len(g.failed) == 0 {
+		return "skipped"
+	}
 	if len(g.failed) > 0 {
 		out += fmt.Sprintf(" ⚠%d", len(g.failed))
 	}
 	return out
+}
+
+// splitsRun counts the distinct splits of a set with at least one finished cell.
+func splitsRun(gs []*group, set string) int {
+	seen := map[int]bool{}
+	for _, g := range gs {
+		if g.set == set {
+			for _, c := range g.ok {
+				seen[c.Split] = true
+			}
+		}
+	}
+	return len(seen)
+}
+
+// budgetOf returns the budget of a group's finished cells ("mixed: a; b" when resumed runs used several).
+func budgetOf(g *group) string {
+	var seen []string
+	for _, c := range g.ok {
+		if c.Budget != "" && !slices.Contains(seen, c.Budget) {
+			seen = append(seen, c.Budget)
+		}
+	}
+	if len(seen) > 1 {
+		return "mixed: " + strings.Join(seen, "; ")
+	}
+	return strings.Join(seen, "")
 }

@@ -82,3 +82,55 @@ func TestFlagErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestSkipBudgetAndOOD checks the -skip parsing, the budget flags, that a skipped cell shows as "skipped" and is
+// not done (so -resume runs it), the budget column, and the OOD histograms against hand counts.
+func TestSkipBudgetAndOOD(t *testing.T) {
+	sk, err := parseSkip("naval:flow,*:fiber", allMethods)
+	if err != nil || !sk["naval:flow"] || !sk["*:fiber"] || len(sk) != 2 {
+		t.Fatalf("parseSkip: %v %v", sk, err)
+	}
+	if _, err := parseSkip("naval-flow", allMethods); err == nil || !strings.Contains(err.Error(), "naval-flow") {
+		t.Errorf("bad -skip accepted or not named: %v", err)
+	}
+	cfg := settingsFor("uci-reg", false).override(flags{walkSteps: 800, particles: 32, flowSteps: 500})
+	if cfg.WalkSteps != 800 || cfg.Particles != 32 || cfg.FlowSteps != 500 || cfg.Members != 5 || cfg.MAPSteps != 4000 {
+		t.Errorf("override: %+v", cfg)
+	}
+	if got := cfg.budget("flow"); got != "walk 32×800, flow ≤500 steps, 64 draws" {
+		t.Errorf("budget(flow) = %q", got)
+	}
+	dir := t.TempDir()
+	st, _ := openStore(dir, false)
+	st.put(cell{Study: "uci-reg", Set: "naval", Split: 0, Method: "flow", Skipped: "time"})
+	st.put(cell{Study: "uci-reg", Set: "naval", Split: 0, Method: "fiber", Metrics: map[string]float64{"nll": 1}, Budget: "walk 32×800"})
+	st.put(cell{Study: "uci-reg", Set: "naval", Split: 1, Method: "fiber", Metrics: map[string]float64{"nll": 2}, Budget: "walk 64×4000"})
+	if st.done("uci-reg", "naval", 0, "flow") || !st.has("uci-reg", "naval", 0, "flow") {
+		t.Error("a skipped cell must be held but not done")
+	}
+	m := &meta{Mode: "full", Studies: map[string]studyMeta{"uci-reg": {Splits: 2}}}
+	if err := writeAll(flags{out: dir, mode: "full", noPlots: true}, st, m, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	md, _ := os.ReadFile(filepath.Join(dir, "results.md"))
+	for _, want := range []string{"| Fiber walk + flow | skipped |", "| Fiber walk | 1.500 ± 0.500 |", "mixed: walk 32×800; walk 64×4000", "naval (2)", "Fiber walk + flow on naval (1 splits)"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("results.md lacks %q:\n%s", want, md)
+		}
+	}
+	// 3 classes, ln 3 = 1.0986: a one-hot row has entropy 0 and max prob 1 (last bin); a uniform row entropy
+	// ln 3 (last bin) and max prob 1/3 (bin ⌊40/3⌋ = 13).
+	h, err := newOODHist([]float64{1, 0, 0, 0, 1, 0}, []float64{1. / 3, 1. / 3, 1. / 3}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.EntropyIn[0] != 2 || h.MaxProbIn[oodBins-1] != 2 || h.EntropyOut[oodBins-1] != 1 || h.MaxProbOut[13] != 1 {
+		t.Errorf("histograms: %+v", h)
+	}
+	if h.MeanEntropyIn != 0 || h.MeanEntropyOut < 1.0985 || h.MeanEntropyOut > 1.0987 {
+		t.Errorf("mean entropies %v %v, want 0 and ln 3", h.MeanEntropyIn, h.MeanEntropyOut)
+	}
+	if _, err := newOODHist([]float64{1, 0}, []float64{1, 0, 0}, 3); err == nil {
+		t.Error("ragged probabilities accepted")
+	}
+}

@@ -102,9 +102,9 @@ func newMeta(fl flags, quick bool, studies, methods []string) *meta {
 	m := &meta{
 		Command: "go run ./cmd/fiberbench " + strings.Join(os.Args[1:], " "),
 		Mode:    fl.mode, Started: time.Now().UTC().Format(time.RFC3339), Seed: fl.seed, Methods: methods,
-		Studies: map[string]studyMeta{}, DataDir: fl.dataDir, Activation: fl.act,
+		Studies: map[string]studyMeta{}, DataDir: portablePath(fl.dataDir), Activation: fl.act,
 		Machine:   machine{NumCPU: runtime.NumCPU(), CPUModel: cpuInfo("model name"), OS: runtime.GOOS + "/" + runtime.GOARCH, MemTotal: memInfo()},
-		Backend:   backend.Chosen().String(),
+		Backend:   portablePath(backend.Chosen().String()),
 		GoVersion: runtime.Version(),
 		Note: "Timings are wall-clock on a machine shared with other jobs (noisy); fit times include XLA " +
 			"compilation. Peak RSS is the process's (monotone over the run), not per method.",
@@ -161,3 +161,18 @@ func memInfo() string {
 }
 
 func (m *meta) json() ([]byte, error) { return json.MarshalIndent(m, "", " ") }
+
+// portablePath writes s (a path, or a text holding paths) without what belongs to this machine: the home
+// folder becomes "~" and a folder beside the checkout's parent, such as the shared data, "../name", so that
+// committed results name no user's directories.
+func portablePath(s string) string {
+	if wd, err := os.Getwd(); err == nil {
+		if parent := filepath.Dir(wd); parent != "/" && parent != "." {
+			s = strings.ReplaceAll(s, parent+"/", "../")
+		}
+	}
+	if home, err := os.UserHomeDir(); err == nil && home != "/" && home != "" {
+		s = strings.ReplaceAll(s, home+"/", "~/")
+	}
+	return s
+}

@@ -2,17 +2,14 @@ package flow
 
 import (
 	"bytes"
-	"flag"
-	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/fiberbnn/fiberbnn/fiberlib/internal/binfile"
+	"github.com/fiberbnn/fiberbnn/internal/fuzzcorpus"
 )
-
-var regenCorpus = flag.Bool("regen-corpus", false, "rewrite the committed seed corpus in testdata/fuzz/FuzzLoad")
 
 // tinyFlow is a flow with P = 3, r = 2, one affine layer of width 2: a small valid file.
 func tinyFlow() *Flow {
@@ -100,20 +97,8 @@ func loadSeeds() map[string][]byte {
 // TestLoadSeedCorpus writes the seed corpus with -regen-corpus and otherwise checks that the committed
 // files hold the current seeds; every seed but "valid" must be refused with an error.
 func TestLoadSeedCorpus(t *testing.T) {
-	dir := filepath.Join("testdata", "fuzz", "FuzzLoad")
+	fuzzcorpus.Check(t, "FuzzLoad", loadSeeds())
 	for name, data := range loadSeeds() {
-		content := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", data)
-		path := filepath.Join(dir, name)
-		if *regenCorpus {
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		} else if got, err := os.ReadFile(path); err != nil || string(got) != content {
-			t.Errorf("seed corpus file %s is missing or stale: run go test -run TestLoadSeedCorpus -regen-corpus ./fiberlib/flow/", path)
-		}
 		_, err := loadBytes(t, data)
 		if (err == nil) != (name == "valid") {
 			t.Errorf("seed %q: Load error %v", name, err)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"hash/crc32"
 	"math"
@@ -14,9 +13,8 @@ import (
 	"testing"
 
 	"github.com/fiberbnn/fiberbnn/fiberlib/internal/binfile"
+	"github.com/fiberbnn/fiberbnn/internal/fuzzcorpus"
 )
-
-var regenCorpus = flag.Bool("regen-corpus", false, "rewrite the committed seed corpus in testdata/fuzz/FuzzLoad")
 
 // fileBytes returns the bytes Save writes for s.
 func fileBytes(s *Set) []byte {
@@ -74,24 +72,7 @@ func loadSeeds() map[string][]byte {
 // TestLoadSeedCorpus writes the seed corpus with -regen-corpus, and otherwise checks that the committed
 // files exist and hold the current seeds, so the corpus follows format changes.
 func TestLoadSeedCorpus(t *testing.T) {
-	dir := filepath.Join("testdata", "fuzz", "FuzzLoad")
-	for name, data := range loadSeeds() {
-		content := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", data)
-		path := filepath.Join(dir, name)
-		if *regenCorpus {
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		got, err := os.ReadFile(path)
-		if err != nil || string(got) != content {
-			t.Errorf("seed corpus file %s is missing or stale: run go test -run TestLoadSeedCorpus -regen-corpus", path)
-		}
-	}
+	fuzzcorpus.Check(t, "FuzzLoad", loadSeeds())
 }
 
 // fixChecksum returns a copy of data with the binfile length field and the closing CRC-32C made to match

@@ -1,18 +1,13 @@
 package kernelspec_test
 
 import (
-	"flag"
-	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/fiberbnn/fiberbnn/internal/fuzzcorpus"
 	"github.com/fiberbnn/fiberbnn/kernel/kernelspec"
 	"github.com/fiberbnn/fiberbnn/kernel/project"
 )
-
-var regenCorpus = flag.Bool("regen-corpus", false, "rewrite the committed seed corpus in testdata/fuzz/FuzzParse")
 
 // specSeeds are the committed seed corpus of FuzzParse: an installed-looking spec, and broken ones.
 func specSeeds() map[string]string {
@@ -29,24 +24,7 @@ func specSeeds() map[string]string {
 
 // TestSpecSeedCorpus writes the seed corpus with -regen-corpus, and otherwise checks the committed files.
 func TestSpecSeedCorpus(t *testing.T) {
-	dir := filepath.Join("testdata", "fuzz", "FuzzParse")
-	for name, data := range specSeeds() {
-		content := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", data)
-		path := filepath.Join(dir, name)
-		if *regenCorpus {
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		got, err := os.ReadFile(path)
-		if err != nil || string(got) != content {
-			t.Errorf("seed corpus file %s is missing or stale: run go test -run TestSpecSeedCorpus -regen-corpus", path)
-		}
-	}
+	fuzzcorpus.Check(t, "FuzzParse", specSeeds())
 }
 
 // FuzzParse checks that parsing a kernel.json and checking it (Problems, as doctor and the runner do)

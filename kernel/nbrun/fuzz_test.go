@@ -1,17 +1,12 @@
 package nbrun_test
 
 import (
-	"flag"
-	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/fiberbnn/fiberbnn/internal/fuzzcorpus"
 	"github.com/fiberbnn/fiberbnn/kernel/nbrun"
 )
-
-var regenCorpus = flag.Bool("regen-corpus", false, "rewrite the committed seed corpus in testdata/fuzz/FuzzNotebook")
 
 // notebookSeeds are the committed seed corpus of FuzzNotebook: executed notebooks with stream, display,
 // error and list-of-lines outputs and a "fiberbnn" metadata block, plus malformed ones.
@@ -36,24 +31,7 @@ func notebookSeeds() map[string]string {
 // TestNotebookSeedCorpus writes the seed corpus with -regen-corpus, and otherwise checks that the committed
 // files exist and hold the current seeds.
 func TestNotebookSeedCorpus(t *testing.T) {
-	dir := filepath.Join("testdata", "fuzz", "FuzzNotebook")
-	for name, data := range notebookSeeds() {
-		content := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", data)
-		path := filepath.Join(dir, name)
-		if *regenCorpus {
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		got, err := os.ReadFile(path)
-		if err != nil || string(got) != content {
-			t.Errorf("seed corpus file %s is missing or stale: run go test -run TestNotebookSeedCorpus -regen-corpus", path)
-		}
-	}
+	fuzzcorpus.Check(t, "FuzzNotebook", notebookSeeds())
 }
 
 // FuzzNotebook checks that parsing a notebook and everything the runner does with a parsed one (lint, cell

@@ -2,14 +2,10 @@ package binfile
 
 import (
 	"bytes"
-	"flag"
-	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
-)
 
-var regenCorpus = flag.Bool("regen-corpus", false, "rewrite the committed seed corpus in testdata/fuzz/FuzzDecode")
+	"github.com/fiberbnn/fiberbnn/internal/fuzzcorpus"
+)
 
 // seeds are the inputs of the committed seed corpus: valid files of several shapes and a few broken ones.
 func seeds() map[string][]byte {
@@ -40,20 +36,7 @@ func seeds() map[string][]byte {
 // TestSeedCorpus writes the seed corpus with -regen-corpus, and otherwise checks that the committed files
 // exist and hold the current seeds, so the corpus follows format changes.
 func TestSeedCorpus(t *testing.T) {
-	dir := filepath.Join("testdata", "fuzz", "FuzzDecode")
-	for name, data := range seeds() {
-		content := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", data)
-		path := filepath.Join(dir, name)
-		if *regenCorpus {
-			must(os.MkdirAll(dir, 0o755))
-			must(os.WriteFile(path, []byte(content), 0o644))
-			continue
-		}
-		got, err := os.ReadFile(path)
-		if err != nil || string(got) != content {
-			t.Errorf("seed corpus file %s is missing or stale: run go test -run TestSeedCorpus -regen-corpus", path)
-		}
-	}
+	fuzzcorpus.Check(t, "FuzzDecode", seeds())
 }
 
 // FuzzDecode checks that Decode never panics nor over-allocates on any input, and that whatever it accepts

@@ -89,8 +89,8 @@ func TestMembersAreIndependentMAPs(t *testing.T) {
 // the gap than at the data for the configurations to pick: the tanh network of the method notes (α = 1,
 // σ = 0.1) with members started from the prior and trained with the cosine decay (asserted ratio > 3), and
 // the ReLU network with the defaults (> 1.5). The documented failure: tanh members started from the
-// network's initialisation and trained at the constant rate (train's default) are no wider in the gap than
-// at the data (asserted < 1.3; measured 0.99), because their spread is optimiser noise.
+// network's initialisation and trained at the constant rate (train's default) agree in the gap too: epistemic
+// sd there 0.011 (asserted < 0.05), a twentieth of the converged HMC reference's 0.25.
 func TestGapToyInBetweenUncertainty(t *testing.T) {
 	ds, err := data.GapRegression(data.GapOptions{Seed: 1})
 	if err != nil {
@@ -102,11 +102,15 @@ func TestGapToyInBetweenUncertainty(t *testing.T) {
 		act          nets.Activation
 		schedule     train.Schedule
 		prior        bool
-		above, below float64
+		above, below float64 // bounds on gap/data
+		maxGap       float64 // bound on the gap's epistemic std
 	}{
-		{"tanh, prior init, cosine", nets.Tanh, train.CosineLR, true, 3, math.Inf(1)},
-		{"relu, defaults", nets.ReLU, train.ConstantLR, false, 1.5, math.Inf(1)},
-		{"tanh, defaults (failure)", nets.Tanh, train.ConstantLR, false, 0, 1.3},
+		{"tanh, prior init, cosine", nets.Tanh, train.CosineLR, true, 3, math.Inf(1), math.Inf(1)},
+		{"relu, defaults", nets.ReLU, train.ConstantLR, false, 1.5, math.Inf(1), math.Inf(1)},
+		// The failure: from the default initialisation the members agree in the gap as well (their spread
+		// there is a twentieth of the converged HMC reference's 0.25, fiberlib/hmc's gap test), whatever the
+		// ratio of two tiny numbers says.
+		{"tanh, defaults (failure)", nets.Tanh, train.ConstantLR, false, 0, math.Inf(1), 0.05},
 	} {
 		net := posterior.MustNewNetwork(nets.MLP(1, []int{50}, 1, c.act), ds, posterior.NetworkOptions{Sigma: 0.1, PriorPrecision: 1})
 		e, err := ensemble.Fit(net, ensemble.Options{InitFromPrior: c.prior,
@@ -135,6 +139,9 @@ func TestGapToyInBetweenUncertainty(t *testing.T) {
 		t.Logf("%-26s: epistemic std gap %.4f, data %.4f, ratio %.2f; member losses %v", c.name, gap, at, gap/at, e.Set.Loss)
 		if r := gap / at; !(r > c.above && r < c.below) {
 			t.Errorf("%s: gap/data epistemic std %.4f/%.4f = %.2f, want in (%v, %v)", c.name, gap, at, r, c.above, c.below)
+		}
+		if !(gap < c.maxGap) {
+			t.Errorf("%s: epistemic std in the gap %.4f, want < %v", c.name, gap, c.maxGap)
 		}
 	}
 }

@@ -12,7 +12,7 @@
 # machines have one at /opt/torch/.venv: JAX 0.11.2 with jax_plugins/xla_cuda13). GoMLX loads that same
 # plugin file by absolute path (GOMLX_BACKEND=xla:/abs/path/xla_cuda_plugin.so; the absolute path keeps the
 # plugin's RPATH to its nvidia libraries), with GOMLX_NO_AUTO_INSTALL=1 and GOPJRT_CUDA_CHECKS=0, as
-# /work/shared/design/stack.md records. Override with GPU_PYTHON=/path/to/python and GPU_PLUGIN=/path/to/plugin.so.
+# ../shared/design/stack.md (beside the checkout) records. Override with GPU_PYTHON=/path/to/python and GPU_PLUGIN=/path/to/plugin.so.
 # The run fails with a clear message when there is no GPU, no such Python, or no CUDA plugin.
 #
 # Sizes (GPU_CASES, the FIBERBNN_PEERS_CASES syntax hidden:n:N:spc): the CPU target case, a per-call-overhead

@@ -24,15 +24,14 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"flag"
 	"fmt"
 	"os"
 	"runtime"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/fiberbnn/fiberbnn/internal/procmem"
 
 	"github.com/fiberbnn/fiberbnn/fiberlib/backend"
 	"github.com/fiberbnn/fiberbnn/fiberlib/data"
@@ -83,26 +82,11 @@ func measure() usage {
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return usage{rss: rssMiB(), heap: float64(ms.HeapAlloc) / (1 << 20), sys: float64(ms.Sys) / (1 << 20)}
-}
-
-// rssMiB returns VmRSS of this process from /proc/self/status, or -1 where there is none.
-func rssMiB() float64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return -1
+	rssMiB, ok := procmem.StatusMiB("VmRSS")
+	if !ok {
+		rssMiB = -1
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-			fields := strings.Fields(rest)
-			if kb, err := strconv.ParseFloat(fields[0], 64); err == nil {
-				return kb / 1024
-			}
-		}
-	}
-	return -1
+	return usage{rss: rssMiB, heap: float64(ms.HeapAlloc) / (1 << 20), sys: float64(ms.Sys) / (1 << 20)}
 }
 
 func run(c config) (bool, error) {

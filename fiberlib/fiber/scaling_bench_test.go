@@ -1,13 +1,11 @@
 package fiber
 
 import (
-	"bufio"
 	"fmt"
-	"os"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/fiberbnn/fiberbnn/internal/procmem"
 
 	"github.com/fiberbnn/fiberbnn/fiberlib/backend"
 )
@@ -37,10 +35,10 @@ func BenchmarkScalingWalk(b *testing.B) {
 		h, N  int
 	}
 	var cases []sc
-	for _, h := range envInts(b, "FIBERBNN_SCALING_H", []int{27, 95, 312, 995}) {
+	for _, h := range scalingSizes(b, "FIBERBNN_SCALING_H", []int{27, 95, 312, 995}) {
 		cases = append(cases, sc{fmt.Sprintf("P/H%d/N16", h), h, 16})
 	}
-	for _, N := range envInts(b, "FIBERBNN_SCALING_N", []int{1, 4, 16, 64, 256}) {
+	for _, N := range scalingSizes(b, "FIBERBNN_SCALING_N", []int{1, 4, 16, 64, 256}) {
 		cases = append(cases, sc{fmt.Sprintf("N/H95/N%d", N), 95, N})
 	}
 	for _, c := range cases {
@@ -64,42 +62,17 @@ func BenchmarkScalingWalk(b *testing.B) {
 			b.ReportMetric(steps*float64(c.N)*peerFlops(pc)/el/1e9, "GFLOP/s")
 			b.ReportMetric(p, "params")
 			b.ReportMetric(3*float64(c.N)*p*4/(1<<20), "state-MiB")
-			b.ReportMetric(peakRSSMiB(), "peak-RSS-MiB")
+			b.ReportMetric(procmem.PeakRSSMiB(), "peak-RSS-MiB")
 			b.ReportMetric(0, "ns/op")
 		})
 	}
 }
 
-// envInts reads a comma-separated list of positive integers from the environment, or returns def.
-func envInts(b *testing.B, name string, def []int) []int {
-	s := os.Getenv(name)
-	if s == "" {
-		return def
-	}
-	var out []int
-	for _, f := range strings.Split(s, ",") {
-		v, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || v < 1 {
-			b.Fatalf("%s=%q: want a comma-separated list of positive integers", name, s)
-		}
-		out = append(out, v)
-	}
-	return out
-}
-
-// peakRSSMiB returns the process's peak resident set size (VmHWM) in MiB, or 0 where /proc is missing.
-func peakRSSMiB() float64 {
-	f, err := os.Open("/proc/self/status")
+// scalingSizes reads a list of sizes from the environment variable name, or returns def.
+func scalingSizes(b *testing.B, name string, def []int) []int {
+	v, err := procmem.EnvInts(name, def)
 	if err != nil {
-		return 0
+		b.Fatal(err)
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 64)
-			return kb / 1024
-		}
-	}
-	return 0
+	return v
 }

@@ -1,14 +1,12 @@
 package flow
 
 import (
-	"bufio"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/fiberbnn/fiberbnn/internal/procmem"
 )
 
 // BenchmarkScalingFlowSample measures drawing 100 parameter vectors θ [100, P] from a flow (default
@@ -19,16 +17,9 @@ import (
 //
 //	go test -run '^$' -bench 'ScalingFlowSample' -benchtime 1x ./fiberlib/flow/
 func BenchmarkScalingFlowSample(b *testing.B) {
-	hs := []int{27, 95, 312, 995}
-	if s := os.Getenv("FIBERBNN_SCALING_H"); s != "" {
-		hs = nil
-		for _, f := range strings.Split(s, ",") {
-			v, err := strconv.Atoi(strings.TrimSpace(f))
-			if err != nil || v < 1 {
-				b.Fatalf("FIBERBNN_SCALING_H=%q: want positive integers", s)
-			}
-			hs = append(hs, v)
-		}
+	hs, err := procmem.EnvInts("FIBERBNN_SCALING_H", []int{27, 95, 312, 995})
+	if err != nil {
+		b.Fatal(err)
 	}
 	for _, h := range hs {
 		p := h*h + 11*h + 1
@@ -55,25 +46,8 @@ func BenchmarkScalingFlowSample(b *testing.B) {
 			}
 			b.ReportMetric(time.Since(t0).Seconds()/float64(b.N), "s/op")
 			b.ReportMetric(float64(p), "params")
-			b.ReportMetric(peakRSSMiB(), "peak-RSS-MiB")
+			b.ReportMetric(procmem.PeakRSSMiB(), "peak-RSS-MiB")
 			b.ReportMetric(0, "ns/op")
 		})
 	}
-}
-
-// peakRSSMiB returns the process's peak resident set size (VmHWM) in MiB, or 0 where /proc is missing.
-func peakRSSMiB() float64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 64)
-			return kb / 1024
-		}
-	}
-	return 0
 }

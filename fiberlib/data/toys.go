@@ -77,6 +77,25 @@ func (o GapOptions) InData(x float64) bool {
 	return false
 }
 
+// GapSpread averages a per-point spread over a 1-D grid (e.g. a predictive's epistemic standard deviation at
+// each x of grid) in the middle of the default gap toy's gap, |x| < 0.4, and well inside its data intervals,
+// 0.8 ≤ |x| < 1.8: the two numbers the in-between-uncertainty comparisons report. A region without grid
+// points gives NaN.
+func GapSpread(grid []float32, spread []float64) (gap, atData float64) {
+	var ng, nd int
+	for i, x := range grid {
+		switch ax := math.Abs(float64(x)); {
+		case ax < 0.4:
+			gap += spread[i]
+			ng++
+		case ax >= 0.8 && ax < 1.8:
+			atData += spread[i]
+			nd++
+		}
+	}
+	return gap / float64(ng), atData / float64(nd)
+}
+
 // GapRegression draws the 1-D regression toy with a gap in the inputs: X [N, 1], Y [N, 1], points ordered by
 // interval as drawn (not sorted).
 func GapRegression(opts GapOptions) (*Dataset, error) {

@@ -163,3 +163,16 @@ func TestTwoMoonsAndCircles(t *testing.T) {
 		t.Fatal("Factor 1.5: want an error")
 	}
 }
+
+// GapSpread averages over |x| < 0.4 and 0.8 ≤ |x| < 1.8 only (hand values).
+func TestGapSpread(t *testing.T) {
+	grid := []float32{-2, -1.5, -0.8, -0.6, -0.2, 0, 0.3, 0.5, 1, 1.9}
+	spread := []float64{100, 1, 2, 100, 10, 20, 30, 100, 3, 100}
+	gap, at := GapSpread(grid, spread)
+	if gap != 20 || at != 2 {
+		t.Errorf("GapSpread = %v, %v; want 20, 2", gap, at)
+	}
+	if g, _ := GapSpread([]float32{1}, []float64{1}); !math.IsNaN(g) {
+		t.Errorf("no point in the gap: %v, want NaN", g)
+	}
+}

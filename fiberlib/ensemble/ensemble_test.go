@@ -123,19 +123,7 @@ func TestGapToyInBetweenUncertainty(t *testing.T) {
 			t.Fatal(err)
 		}
 		m := pred.Regression.Moments()
-		var gap, at float64
-		var ng, nd int
-		for i, x := range grid {
-			switch ax := math.Abs(float64(x)); {
-			case ax < 0.4:
-				gap += math.Sqrt(m.Epistemic[i])
-				ng++
-			case ax > 0.8 && ax < 1.8:
-				at += math.Sqrt(m.Epistemic[i])
-				nd++
-			}
-		}
-		gap, at = gap/float64(ng), at/float64(nd)
+		gap, at := data.GapSpread(grid, sqrtAll(m.Epistemic))
 		t.Logf("%-26s: epistemic std gap %.4f, data %.4f, ratio %.2f; member losses %v", c.name, gap, at, gap/at, e.Set.Loss)
 		if r := gap / at; !(r > c.above && r < c.below) {
 			t.Errorf("%s: gap/data epistemic std %.4f/%.4f = %.2f, want in (%v, %v)", c.name, gap, at, r, c.above, c.below)
@@ -202,4 +190,13 @@ func TestInitFromPrior(t *testing.T) {
 		!strings.Contains(err.Error(), "proper prior") {
 		t.Errorf("InitFromPrior with a flat prior: error %v", err)
 	}
+}
+
+// sqrtAll returns the element-wise square roots (variances to standard deviations).
+func sqrtAll(v []float64) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = math.Sqrt(x)
+	}
+	return out
 }

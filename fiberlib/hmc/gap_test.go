@@ -1,7 +1,6 @@
 package hmc
 
 import (
-	"math"
 	"testing"
 
 	"github.com/fiberbnn/fiberbnn/fiberlib/backend"
@@ -68,19 +67,7 @@ func TestGapToyReferenceConverges(t *testing.T) {
 	if n := r.NumDivergentDraws(); n > 0 {
 		t.Errorf("%d divergent transitions after warm-up, want 0", n)
 	}
-	var gap, at float64
-	var ng, na int
-	for i, x := range grid {
-		switch a := math.Abs(float64(x)); {
-		case a < 0.4:
-			gap += fs.SD[i]
-			ng++
-		case a >= 0.8 && a < 1.8:
-			at += fs.SD[i]
-			na++
-		}
-	}
-	gap, at = gap/float64(ng), at/float64(na)
+	gap, at := data.GapSpread(grid, fs.SD)
 	t.Logf("epistemic sd: gap %.3f, data %.3f (ratio %.1f)", gap, at, gap/at)
 	if gap < 5*at {
 		t.Errorf("epistemic sd in the gap %.3f, at the data %.3f: want the gap at least 5 times wider", gap, at)

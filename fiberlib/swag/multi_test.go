@@ -103,19 +103,11 @@ func TestGapToyMultiSWAG(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := pred.Regression.Moments()
-	var gap, at float64
-	var ng, nd int
-	for i, x := range grid {
-		switch ax := math.Abs(float64(x)); {
-		case ax < 0.4:
-			gap += math.Sqrt(m.Epistemic[i])
-			ng++
-		case ax > 0.8 && ax < 1.8:
-			at += math.Sqrt(m.Epistemic[i])
-			nd++
-		}
+	sd := make([]float64, len(m.Epistemic))
+	for i, v := range m.Epistemic {
+		sd[i] = math.Sqrt(v)
 	}
-	gap, at = gap/float64(ng), at/float64(nd)
+	gap, at := data.GapSpread(grid, sd)
 	t.Logf("MultiSWAG of %d (lr %.2e): epistemic std gap %.4f, data %.4f, ratio %.2f", len(mu.Members),
 		mu.Members[0].Options().LearningRate, gap, at, gap/at)
 	if !(gap > 1.5*at) {

@@ -76,9 +76,9 @@ func New(sub *Subspace, loc, spread []float32, opts Options, params []float32) (
 // fewer samples than dimensions can collapse onto their span.
 func Fit(center, samples []float32, subOpts SubspaceOptions, opts Options, train TrainOptions) (*Flow, error) {
 	if subOpts.Rank == 0 && subOpts.MaxRank == 0 && len(center) > 0 && len(samples)%len(center) == 0 {
-		if to, err := train.withDefaults(); err == nil {
+		if to, err := train.withDefaults(); err == nil && checkGroups(to.Groups, len(samples)/len(center)) == nil {
 			n := len(samples) / len(center)
-			tr, _ := split(n, to.ValidFraction, to.Seed)
+			tr, _ := split(n, to.ValidFraction, to.Seed, to.Groups)
 			subOpts.MaxRank = max(len(tr)-1, 1)
 		}
 	}
@@ -125,7 +125,10 @@ func fitCoords(sub *Subspace, coords []float32, opts Options, train TrainOptions
 	if to.Target != nil && to.Target.NumParams() != sub.P {
 		return nil, fmt.Errorf("flow.Fit: Target has %d parameters, the samples %d", to.Target.NumParams(), sub.P)
 	}
-	trIdx, vaIdx := split(n, to.ValidFraction, to.Seed)
+	if err := checkGroups(to.Groups, n); err != nil {
+		return nil, err
+	}
+	trIdx, vaIdx := split(n, to.ValidFraction, to.Seed, to.Groups)
 	if r > len(trIdx)-1 {
 		return nil, fmt.Errorf("flow.Fit: rank r=%d but only %d training samples (of %d, %d held out): the flow would collapse onto their span; lower SubspaceOptions.Rank/VarianceThreshold to r ≤ %d or draw more samples",
 			r, len(trIdx), n, len(vaIdx), len(trIdx)-1)
@@ -298,12 +301,16 @@ type Draws struct {
 	// Coords [N, r] holds the subspace coordinates c.
 	Coords []float32
 	// LogQ [N] is log q(θ): the flow's log density on the affine subspace θ* + span(U), with respect to
-	// r-dimensional volume on it (log q_c(c) − Σ log Scale). Nil for SampleOnLevels.
+	// r-dimensional volume on it (log q_c(c) − Σ log Scale). Nil for SampleOnLevels and SampleCorrected.
 	LogQ []float32
 	// Level [N] (SampleOnLevels only) is the per-datum loss level each draw was moved to.
 	Level []float32
-	// Loss [N] (SampleOnLevels only) is the per-datum loss ℓ = U/n of each draw after the move.
+	// Loss [N] (SampleOnLevels and SampleCorrected) is the per-datum loss ℓ = U/n of each draw after the
+	// move.
 	Loss []float32
+	// Shift [N] (SampleCorrected only) is the root-mean-square difference between each draw's outputs and
+	// θ*'s on the pinned training rows, after the correction.
+	Shift []float32
 	// RayScale [N] (SampleOnLevels only) is s in θ = θ* + s·(θ_flow − θ*).
 	RayScale []float32
 }

@@ -137,6 +137,12 @@ type TrainOptions struct {
 	// ValidFraction is the fraction of samples held out for early stopping and the reported held-out
 	// negative log-likelihood. Default 0.2; at least one sample is held out.
 	ValidFraction float64
+	// Groups, when not nil, labels each sample (one int per row); the held-out fraction is then made of
+	// whole groups. Samples of one group are correlated (the snapshots of one walk particle, the draws of
+	// one chain), and holding out single rows lets early stopping reward a density that memorises each
+	// group. FitSamples fills it from a set's "particle" diagnostics (fiber walks) unless it is set.
+	// Groups must have one label per sample and at least two distinct labels.
+	Groups []int
 	// Patience stops training after this many calls (of StepsPerCall steps) without a better held-out
 	// loss; the best parameters are kept. Default 5; negative disables early stopping.
 	Patience int

@@ -18,6 +18,18 @@ func FitSamples(set *samples.Set, subOpts SubspaceOptions, opts Options, train T
 	if set.MAP == nil {
 		return nil, fmt.Errorf("flow.FitSamples: the %q set has no MAP: set its MAP (θ*, the origin of the displacements) or call Fit with a center", set.Method)
 	}
+	if particle, ok := set.Diagnostics["particle"]; ok && train.Groups == nil && len(particle) == set.N {
+		// Hold out whole walk particles (or chains): their snapshots are correlated.
+		train.Groups = make([]int, set.N)
+		distinct := false
+		for i, v := range particle {
+			train.Groups[i] = int(v)
+			distinct = distinct || train.Groups[i] != train.Groups[0]
+		}
+		if !distinct {
+			train.Groups = nil
+		}
+	}
 	f, err := Fit(set.MAP, set.Theta, subOpts, opts, train)
 	if err != nil {
 		return nil, err

@@ -59,12 +59,57 @@ type objective struct {
 	adaptIdx int
 }
 
-// split shuffles the n rows (seeded) and holds out a fraction of them.
-func split(n int, frac float64, seed uint64) (train, valid []int) {
-	perm := rand.New(rand.NewPCG(seed, 0x5851f42d4c957f2d)).Perm(n)
-	nv := int(math.Round(frac * float64(n)))
-	nv = max(1, min(nv, n-1))
-	return perm[nv:], perm[:nv]
+// split shuffles the n rows (seeded) and holds out a fraction of them. With groups (one label per row),
+// whole groups are held out, in a seeded order, until the fraction is reached: rows of one group (the
+// snapshots of one walk particle, one chain) are correlated, and a held-out row whose group sits in the
+// training set rewards a density that memorises the group instead of generalising.
+func split(n int, frac float64, seed uint64, groups []int) (train, valid []int) {
+	rng := rand.New(rand.NewPCG(seed, 0x5851f42d4c957f2d))
+	if groups == nil {
+		perm := rng.Perm(n)
+		nv := int(math.Round(frac * float64(n)))
+		nv = max(1, min(nv, n-1))
+		return perm[nv:], perm[:nv]
+	}
+	var labels []int
+	rows := map[int][]int{}
+	for i, g := range groups {
+		if _, ok := rows[g]; !ok {
+			labels = append(labels, g)
+		}
+		rows[g] = append(rows[g], i)
+	}
+	want := max(1, int(math.Round(frac*float64(n))))
+	held := map[int]bool{}
+	for _, k := range rng.Perm(len(labels)) {
+		if len(valid) >= want || len(valid)+len(rows[labels[k]]) >= n {
+			break
+		}
+		held[labels[k]] = true
+		valid = append(valid, rows[labels[k]]...)
+	}
+	for i := range n {
+		if !held[groups[i]] {
+			train = append(train, i)
+		}
+	}
+	return train, valid
+}
+
+// checkGroups checks TrainOptions.Groups against n samples.
+func checkGroups(groups []int, n int) error {
+	if groups == nil {
+		return nil
+	}
+	if len(groups) != n {
+		return fmt.Errorf("flow: TrainOptions.Groups has %d labels for %d samples: give one label per sample (or nil)", len(groups), n)
+	}
+	for _, g := range groups[1:] {
+		if g != groups[0] {
+			return nil
+		}
+	}
+	return fmt.Errorf("flow: TrainOptions.Groups gives all %d samples the same label %d: whole groups are held out, so at least two are needed (or set Groups to nil)", n, groups[0])
 }
 
 // gatherRows copies rows idx of x [*, dim] into a new [len(idx), dim] slice.

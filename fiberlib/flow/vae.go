@@ -132,7 +132,10 @@ func FitVAE(center, samples []float32, subOpts SubspaceOptions, opts VAEOptions,
 		return nil, err
 	}
 	n := len(coords) / r
-	trIdx, vaIdx := split(n, to.ValidFraction, to.Seed)
+	if err := checkGroups(to.Groups, n); err != nil {
+		return nil, err
+	}
+	trIdx, vaIdx := split(n, to.ValidFraction, to.Seed, to.Groups)
 	tr, va := gatherRows(coords, r, trIdx), gatherRows(coords, r, vaIdx)
 	loc, spread := meanStd(tr, r)
 	a := newVAEArch(o, r)

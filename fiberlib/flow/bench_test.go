@@ -165,3 +165,26 @@ func BenchmarkFlowSampleOnLevels(b *testing.B) {
 	b.ReportMetric(1e9/perSample, "samples/s")
 	b.ReportMetric(0, "ns/op")
 }
+
+// BenchmarkFlowSampleCorrected measures draws moved onto the fiber (SampleCorrected: a flow draw plus
+// the default 5 damped Gauss–Newton iterations pinning the outputs on the 80 training points), 500 per
+// call, at the full rank r = P = 151 of the gap-toy acceptance test. The cost does not depend on where
+// the draws start (a fixed number of iterations).
+func BenchmarkFlowSampleCorrected(b *testing.B) {
+	net := gapNetwork(b)
+	f := benchFlow(b, net.NumParams())
+	const n = 500
+	if _, _, err := f.SampleCorrected(net, n, 1, CorrectOptions{}); err != nil { // compile
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, _, err := f.SampleCorrected(net, n, 2, CorrectOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	perSample := float64(b.Elapsed().Nanoseconds()) / float64(b.N) / n
+	b.ReportMetric(perSample, "ns/sample")
+	b.ReportMetric(1e9/perSample, "samples/s")
+	b.ReportMetric(0, "ns/op")
+}

@@ -49,6 +49,21 @@
 // losses (Flow.Levels), by a bracketed root search; the result matches the walk's loss distribution but
 // has no tractable density.
 //
+// # Draws on the fiber
+//
+// The walk's samples move along directions that keep the training outputs (the fiber of θ*) and the flow's
+// draws do not. SampleCorrected (CorrectToFiber for any parameter vectors) moves each draw onto the fiber by
+// damped Gauss–Newton steps on r(θ) = f(X; θ) − f(X; θ*) over (up to MaxRows) training inputs: the smallest
+// step that removes the linearised output error, θ ← θ − Jᵀ(JJᵀ + μI)⁻¹r, solved by batched conjugate
+// gradients, a step kept only if it lowers ‖r‖. The relative damping μ₀ decides which directions count as
+// stiff: too small pins the outputs exactly and removes the spread the data leave free. No density.
+//
+// # Held-out samples
+//
+// Early stopping and the reported held-out loss use a fraction of the samples; with TrainOptions.Groups
+// (filled by FitSamples from a walk's per-sample particle index) whole groups are held out, since the
+// snapshots of one particle are correlated.
+//
 // VAE is the autoencoder variant for comparison with the paper's description (encoder and decoder MLPs on
 // the same coordinates, ELBO training with the same loop; sampling decodes z ~ N(0, I_m)); it has no exact
 // density.

@@ -206,6 +206,15 @@ func triggers() []trigger {
 			_, err := flow.Fit([]float32{0, 0}, []float32{1, 0, 0, 1, 1, 1}, flow.SubspaceOptions{}, flow.Options{}, flow.TrainOptions{Lambda: 1})
 			return err
 		}},
+		{[]string{"flow: TrainOptions.Groups has", "give one label per sample"}, func(t *testing.T) error {
+			_, err := flow.Fit([]float32{0, 0}, []float32{1, 0, 0, 1, 1, 1}, flow.SubspaceOptions{}, flow.Options{}, flow.TrainOptions{Groups: []int{0, 1}})
+			return err
+		}},
+		{[]string{"flow.CorrectToFiber: draw", "remove it before correcting"}, func(t *testing.T) error {
+			_, net := linear(t)
+			_, _, err := flow.CorrectToFiber(net, []float32{0, 0, 0}, []float32{0, 0, 0, 1, float32(math.NaN()), 1}, flow.CorrectOptions{})
+			return err
+		}},
 		{[]string{"gives an improper Laplace posterior: set Options.PriorPrecision > 0"}, func(t *testing.T) error {
 			ds, _ := linear(t)
 			net, err := posterior.NewNetwork(nets.MLP(2, nil, 1, nets.Identity), ds, posterior.NetworkOptions{Sigma: 0.5, FlatPrior: true})

@@ -345,21 +345,9 @@ func (f *Flow) MustSampleCorrected(target OutputTarget, n int, seed uint64, opts
 
 // perDatumLosses returns U(θ)/n [N] for thetas [N, P] on the target's full data, in one call.
 func (f *Flow) perDatumLosses(target posterior.Target, thetas []float32) ([]float32, error) {
-	p := target.NumParams()
-	nd := float64(max(target.NumData(), 1))
-	e, _, err := f.exec(fmt.Sprintf("loss/%p/%d", target, len(thetas)/p), func(g *Graph, in []*Node) []*Node {
-		return []*Node{DivScalar(target.Potential(in[0], in[1:]), nd)}
-	})
+	e, _, err := f.exec(fmt.Sprintf("loss/%p/%d", target, len(thetas)/target.NumParams()), lossGraph(target))
 	if err != nil {
 		return nil, err
 	}
-	args := []any{tensors.FromFlatDataAndDimensions(thetas, len(thetas)/p, p)}
-	for _, t := range target.Data() {
-		args = append(args, t)
-	}
-	out, err := e.Call(args...)
-	if err != nil {
-		return nil, err
-	}
-	return flat32(out[0]), nil
+	return callLoss(e, target, thetas)
 }

@@ -3,6 +3,7 @@ package flow
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/fiberbnn/fiberbnn/fiberlib/nets"
 	"github.com/fiberbnn/fiberbnn/fiberlib/posterior"
 	"gonum.org/v1/gonum/mat"
+	"gonum.org/v1/gonum/stat"
 )
 
 // correctNet returns a regression network on n random rows of d inputs.
@@ -162,14 +164,11 @@ func TestCorrectToFiberNonlinear(t *testing.T) {
 	}
 }
 
+// median of x (not modified).
 func median(x []float64) float64 {
-	s := append([]float64(nil), x...)
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
-	return s[len(s)/2]
+	s := slices.Clone(x)
+	slices.Sort(s)
+	return stat.Quantile(0.5, stat.Empirical, s, nil)
 }
 
 func TestCorrectToFiberErrors(t *testing.T) {

@@ -221,23 +221,38 @@ func fitCoords(sub *Subspace, coords []float32, opts Options, train TrainOptions
 
 // perDatumLossAt returns U(θ)/n at one θ [P].
 func perDatumLossAt(b compute.Backend, target posterior.Target, theta []float32) (float64, error) {
-	nd := float64(max(target.NumData(), 1))
-	e, err := NewExec(b, func(g *Graph, in []*Node) []*Node {
-		return []*Node{DivScalar(target.Potential(ExpandAxes(in[0], 0), in[1:]), nd)}
-	})
+	e, err := NewExec(b, lossGraph(target))
 	if err != nil {
 		return 0, fmt.Errorf("flow: building the potential: %w", err)
 	}
 	defer e.Finalize()
-	args := []any{vec(theta)}
+	l, err := callLoss(e, target, theta)
+	if err != nil {
+		return 0, fmt.Errorf("flow: evaluating the potential at θ*: %w", err)
+	}
+	return float64(l[0]), nil
+}
+
+// lossGraph builds U(θ)/n [N] for θ [N, P] (in[0]) on the target's data (in[1:]).
+func lossGraph(target posterior.Target) func(*Graph, []*Node) []*Node {
+	nd := float64(max(target.NumData(), 1))
+	return func(g *Graph, in []*Node) []*Node {
+		return []*Node{DivScalar(target.Potential(in[0], in[1:]), nd)}
+	}
+}
+
+// callLoss evaluates a lossGraph executable on thetas [N, P].
+func callLoss(e *Exec, target posterior.Target, thetas []float32) ([]float32, error) {
+	p := target.NumParams()
+	args := []any{tensors.FromFlatDataAndDimensions(thetas, len(thetas)/p, p)}
 	for _, d := range target.Data() {
 		args = append(args, d)
 	}
 	out, err := e.Call(args...)
 	if err != nil {
-		return 0, fmt.Errorf("flow: evaluating the potential at θ*: %w", err)
+		return nil, err
 	}
-	return float64(flat32(out[0])[0]), nil
+	return flat32(out[0]), nil
 }
 
 // meanStd returns the per-column mean and standard deviation of x [n, d] (a zero deviation becomes 1).

@@ -15,6 +15,7 @@ import (
 	"github.com/fiberbnn/fiberbnn/fiberlib/train"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
+	"gonum.org/v1/gonum/stat"
 )
 
 // gapToy is the 1-D gap toy of the method notes (80 points in [−2,−0.6] ∪ [0.6,2], y = sin 2x + N(0, 0.1²),
@@ -95,16 +96,13 @@ func (g *gapToy) gapSpread(t testing.TB, thetas []float32) (gap, atData float64)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sd := make([]float64, len(grid))
-	for k := range grid {
-		m, q := 0.0, 0.0
-		for i := 0; i < s; i++ {
-			v := float64(out.Values[i*len(grid)+k])
-			m += v
-			q += v * v
-		}
-		m /= float64(s)
-		sd[k] = math.Sqrt(math.Max(q/float64(s)-m*m, 0))
+	reg, err := predict.NewRegression(out.Values, []float32{float32(g.net.Sigma)}, s, len(grid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sd := reg.Moments().Epistemic
+	for k := range sd {
+		sd[k] = math.Sqrt(sd[k])
 	}
 	return data.GapSpread(grid, sd)
 }
@@ -147,7 +145,7 @@ func TestFlowMatchesWalkOnGapToy(t *testing.T) {
 	nllW := g.heldOutNLL(t, walk500[:100*p])
 	gw, dw := g.gapSpread(t, walk500)
 	t.Logf("walk: per-datum loss %.4f ± %.4f (MAP %.4f); held-out NLL %.4f (MAP %.4f); epistemic sd gap %.3f, data %.4f",
-		mean(lw), sd(lw), walk.LossMAP, nllW, g.heldOutNLL(t, g.mapT), gw, dw)
+		mean(lw), stat.StdDev(lw, nil), walk.LossMAP, nllW, g.heldOutNLL(t, g.mapT), gw, dw)
 
 	plain, err := f.Sample(500, 4)
 	if err != nil {
@@ -155,7 +153,7 @@ func TestFlowMatchesWalkOnGapToy(t *testing.T) {
 	}
 	lp := g.perDatumLoss(t, plain.Theta)
 	dP, pP := ksTwoSample(lw, lp)
-	t.Logf("plain flow draws (not asserted): loss %.4g ± %.4g, KS D %.3f p %.3g; held-out NLL %.4f", mean(lp), sd(lp), dP, pP, g.heldOutNLL(t, plain.Theta[:100*p]))
+	t.Logf("plain flow draws (not asserted): loss %.4g ± %.4g, KS D %.3f p %.3g; held-out NLL %.4f", mean(lp), stat.StdDev(lp, nil), dP, pP, g.heldOutNLL(t, plain.Theta[:100*p]))
 
 	d, rep, err := f.SampleCorrected(g.net, 500, 4, CorrectOptions{})
 	if err != nil {
@@ -166,22 +164,13 @@ func TestFlowMatchesWalkOnGapToy(t *testing.T) {
 	nllF := g.heldOutNLL(t, d.Theta[:100*p])
 	gf, df := g.gapSpread(t, d.Theta)
 	t.Logf("corrected draws: output shift median %.4f → %.4f; loss %.4f ± %.4f, KS D %.3f p %.3g; held-out NLL %.4f; epistemic sd gap %.3f, data %.4f",
-		median(toF64(rep.ShiftBefore)), median(toF64(rep.ShiftAfter)), mean(lf), sd(lf), dKS, pKS, nllF, gf, df)
+		median(toF64(rep.ShiftBefore)), median(toF64(rep.ShiftAfter)), mean(lf), stat.StdDev(lf, nil), dKS, pKS, nllF, gf, df)
 	if pKS <= 0.01 {
 		t.Errorf("training-loss distributions differ: KS p = %.3g ≤ 0.01", pKS)
 	}
 	if math.Abs(nllF-nllW) > 0.05*math.Abs(nllW) {
 		t.Errorf("flow's held-out NLL %.4f is not within 5%% of the walk's %.4f", nllF, nllW)
 	}
-}
-
-func sd(x []float64) float64 {
-	m := mean(x)
-	s := 0.0
-	for _, v := range x {
-		s += (v - m) * (v - m)
-	}
-	return math.Sqrt(s / float64(len(x)-1))
 }
 
 func mean(x []float64) float64 {

@@ -20,14 +20,12 @@ func FitSamples(set *samples.Set, subOpts SubspaceOptions, opts Options, train T
 	}
 	if particle, ok := set.Diagnostics["particle"]; ok && train.Groups == nil && len(particle) == set.N {
 		// Hold out whole walk particles (or chains): their snapshots are correlated.
-		train.Groups = make([]int, set.N)
-		distinct := false
+		groups := make([]int, set.N)
 		for i, v := range particle {
-			train.Groups[i] = int(v)
-			distinct = distinct || train.Groups[i] != train.Groups[0]
+			groups[i] = int(v)
 		}
-		if !distinct {
-			train.Groups = nil
+		if checkGroups(groups, set.N) == nil { // a single particle: hold out rows
+			train.Groups = groups
 		}
 	}
 	f, err := Fit(set.MAP, set.Theta, subOpts, opts, train)

@@ -215,6 +215,11 @@ func triggers() []trigger {
 			_, _, err := flow.CorrectToFiber(net, []float32{0, 0, 0}, []float32{0, 0, 0, 1, float32(math.NaN()), 1}, flow.CorrectOptions{})
 			return err
 		}},
+		{[]string{"flow: CorrectOptions.Levels[", "is not finite"}, func(t *testing.T) error {
+			_, net := linear(t)
+			_, _, err := flow.CorrectToFiber(net, []float32{0, 0, 0}, []float32{0, 0, 1}, flow.CorrectOptions{Levels: []float32{float32(math.NaN())}})
+			return err
+		}},
 		{[]string{"gives an improper Laplace posterior: set Options.PriorPrecision > 0"}, func(t *testing.T) error {
 			ds, _ := linear(t)
 			net, err := posterior.NewNetwork(nets.MLP(2, nil, 1, nets.Identity), ds, posterior.NetworkOptions{Sigma: 0.5, FlatPrior: true})

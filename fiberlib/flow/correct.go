@@ -22,7 +22,8 @@ type OutputTarget interface {
 
 // CorrectOptions control CorrectToFiber and SampleCorrected. The zero value gives the defaults.
 type CorrectOptions struct {
-	// Iterations is the number of damped Gauss–Newton (Levenberg–Marquardt) iterations. Default 5.
+	// Iterations is the number of damped Gauss–Newton (Levenberg–Marquardt) iterations, per cycle when
+	// moving onto levels. Default 5, or 3 per cycle with levels.
 	Iterations int
 	// Damping μ₀ is the relative damping: each step solves (J Jᵀ + μ·tr(J Jᵀ)/M·I) y = r, M the number
 	// of pinned outputs, with μ starting at μ₀ and never below it (divided by 3 after an accepted step,
@@ -34,23 +35,44 @@ type CorrectOptions struct {
 	// MaxRows caps the training rows whose outputs are pinned (a seeded subset when the data has more).
 	// Default 256. The rows are also capped so that one draw's Jacobian has at most 2²² entries.
 	MaxRows int
-	// Seed chooses the pinned rows when the data has more than MaxRows.
+	// Seed chooses the pinned rows when the data has more than MaxRows, and each draw's level.
 	Seed uint64
+	// Levels are per-datum loss levels ℓ = U/n. When set, each draw gets one (drawn uniformly with
+	// replacement, seeded) and, after the Gauss–Newton iterations, moves along the fiber-tangent part of
+	// the prior's gradient (of ∇U for targets without a separate prior; the pinned-output directions
+	// projected out, same damping) until ℓ equals it, by a bracketed root search on that line: the
+	// walk's budget control holds its particles on such a level, so this puts the draws where the
+	// walk's are. SampleCorrected uses Flow.Levels (the
+	// fitted samples' losses) when Levels is nil, unless SkipLevels is set; CorrectToFiber moves onto
+	// levels only when Levels is set.
+	Levels []float32
+	// SkipLevels turns the level step off in SampleCorrected (outputs pinned only).
+	SkipLevels bool
+	// LevelCycles is the number of (Gauss–Newton iterations, level step) rounds when levels are used:
+	// the level step moves the outputs at second order, the next round's Gauss–Newton iterations pin
+	// them again, and every round ends on the level. Default 2.
+	LevelCycles int
 }
 
 // Defaults of CorrectOptions.
 const (
-	DefaultCorrectIterations = 5
-	DefaultCorrectDamping    = 0.03
-	DefaultCGIterations      = 30
-	DefaultCorrectMaxRows    = 256
-	maxJacobianEntries       = 1 << 22 // per draw
-	maxChunkEntries          = 1 << 24 // Jacobian entries per compiled call (64 MiB in float32)
+	DefaultCorrectIterations       = 5
+	DefaultCorrectDamping          = 0.03
+	DefaultCGIterations            = 30
+	DefaultCorrectMaxRows          = 256
+	DefaultLevelCycles             = 2
+	DefaultLevelIterationsPerCycle = 3
+	levelSearchIterations          = 30      // Illinois iterations of the level step
+	maxJacobianEntries             = 1 << 22 // per draw
+	maxChunkEntries                = 1 << 24 // Jacobian entries per compiled call (64 MiB in float32)
 )
 
 func (o CorrectOptions) withDefaults() (CorrectOptions, error) {
 	if o.Iterations == 0 {
 		o.Iterations = DefaultCorrectIterations
+		if len(o.Levels) > 0 {
+			o.Iterations = DefaultLevelIterationsPerCycle
+		}
 	}
 	if o.Damping == 0 {
 		o.Damping = DefaultCorrectDamping
@@ -61,6 +83,9 @@ func (o CorrectOptions) withDefaults() (CorrectOptions, error) {
 	if o.MaxRows == 0 {
 		o.MaxRows = DefaultCorrectMaxRows
 	}
+	if o.LevelCycles == 0 {
+		o.LevelCycles = DefaultLevelCycles
+	}
 	switch {
 	case o.Iterations < 1 || o.Iterations > 1000:
 		return o, fmt.Errorf("flow: CorrectOptions.Iterations=%d, want 1..1000", o.Iterations)
@@ -70,6 +95,11 @@ func (o CorrectOptions) withDefaults() (CorrectOptions, error) {
 		return o, fmt.Errorf("flow: CorrectOptions.CGIterations=%d, want 1..1000", o.CGIterations)
 	case o.MaxRows < 1:
 		return o, fmt.Errorf("flow: CorrectOptions.MaxRows=%d, want ≥ 1", o.MaxRows)
+	case o.LevelCycles < 1 || o.LevelCycles > 100:
+		return o, fmt.Errorf("flow: CorrectOptions.LevelCycles=%d, want 1..100", o.LevelCycles)
+	}
+	if i := firstNonFinite(o.Levels); i >= 0 {
+		return o, fmt.Errorf("flow: CorrectOptions.Levels[%d]=%g is not finite", i, o.Levels[i])
 	}
 	return o, nil
 }
@@ -85,6 +115,12 @@ type CorrectReport struct {
 	// ShiftBefore and ShiftAfter [N] are the root-mean-square differences between each draw's outputs and
 	// the center's on the pinned rows, before and after the correction.
 	ShiftBefore, ShiftAfter []float32
+	// Level [N] is the per-datum loss level each draw was moved to (nil without levels), LevelReached
+	// [N] whether it reached it: a draw whose last fiber-tangent line never crosses its level stays at
+	// the point of that line closest to it (Draws.Loss says where), LevelMissed counts those.
+	Level        []float32
+	LevelReached []bool
+	LevelMissed  int
 }
 
 // CorrectToFiber moves each parameter vector of thetas [N, P] onto the fiber of center θ* [P]: the set
@@ -188,6 +224,17 @@ func correctToFiber(target OutputTarget, center, thetas []float32, opts CorrectO
 	chunk := max(1, min(n, maxChunkEntries/(mo*p)))
 	out := slices.Clone(thetas)
 	rep := &CorrectReport{Rows: rows, Outputs: mo, Accepted: make([]int, n), ShiftBefore: make([]float32, n), ShiftAfter: make([]float32, n)}
+	cycles := 1
+	var lv *levelMover
+	if len(o.Levels) > 0 {
+		cycles = o.LevelCycles
+		rep.Level, rep.LevelReached = make([]float32, n), make([]bool, n)
+		rng := rand.New(rand.NewPCG(o.Seed, 0xbb67ae8584caa73b))
+		for i := range rep.Level {
+			rep.Level[i] = o.Levels[rng.IntN(len(o.Levels))]
+		}
+		lv = &levelMover{target: target, center: center, getExec: getExec, tag: tag, idx: idxT, fm: fm, m: m, nOut: nOut, o: o}
+	}
 	for lo := 0; lo < n; lo += chunk {
 		s := min(chunk, n-lo)
 		e, err := getExec(fmt.Sprintf("correct-step/%s/%d/%d/%g/%d", tag, s, m, o.Damping, o.CGIterations), func(g *Graph, in []*Node) []*Node {
@@ -202,20 +249,39 @@ func correctToFiber(target OutputTarget, center, thetas []float32, opts CorrectO
 			mus[i] = float32(o.Damping)
 		}
 		mu := vec(mus)
-		for it := 0; it < o.Iterations; it++ {
-			res, err := e.Call(th, mu, fm, idxT, x)
-			if err != nil {
-				return nil, nil, fmt.Errorf("flow.CorrectToFiber: %w", err)
-			}
-			th, mu = res[0], res[1]
-			before, after, acc := flat32(res[2]), flat32(res[3]), flat32(res[4])
-			for i := 0; i < s; i++ {
-				if it == 0 {
-					rep.ShiftBefore[lo+i] = float32(math.Sqrt(float64(before[i]) / float64(mo)))
+		for c := 0; c < cycles; c++ {
+			for it := 0; it < o.Iterations; it++ {
+				res, err := e.Call(th, mu, fm, idxT, x)
+				if err != nil {
+					return nil, nil, fmt.Errorf("flow.CorrectToFiber: %w", err)
 				}
-				rep.ShiftAfter[lo+i] = float32(math.Sqrt(float64(after[i]) / float64(mo)))
-				if acc[i] > 0 {
-					rep.Accepted[lo+i]++
+				th, mu = res[0], res[1]
+				before, after, acc := flat32(res[2]), flat32(res[3]), flat32(res[4])
+				for i := 0; i < s; i++ {
+					if c == 0 && it == 0 {
+						rep.ShiftBefore[lo+i] = float32(math.Sqrt(float64(before[i]) / float64(mo)))
+					}
+					rep.ShiftAfter[lo+i] = float32(math.Sqrt(float64(after[i]) / float64(mo)))
+					if acc[i] > 0 {
+						rep.Accepted[lo+i]++
+					}
+				}
+			}
+			if lv == nil {
+				continue
+			}
+			moved, shift, reached, err := lv.move(th, rep.Level[lo:lo+s], c == cycles-1)
+			if err != nil {
+				return nil, nil, fmt.Errorf("flow.CorrectToFiber: level step: %w", err)
+			}
+			th = tensors.FromFlatDataAndDimensions(moved, s, p)
+			if c == cycles-1 {
+				copy(rep.ShiftAfter[lo:lo+s], shift)
+				copy(rep.LevelReached[lo:lo+s], reached)
+				for _, ok := range reached {
+					if !ok {
+						rep.LevelMissed++
+					}
 				}
 			}
 		}
@@ -244,45 +310,48 @@ func outputsPerRow(getExec execCache, tag string, target OutputTarget, center []
 	return d[len(d)-1], nil
 }
 
-// gaussNewtonStep builds one damped Gauss–Newton iteration for s draws. in: theta [s, P], μ [s], the
-// center's outputs [m·O], row indices [m, 1], X [n, ...]. It returns the new theta and μ, ‖r‖² before
-// and after (the kept point's), and 1 where the step was accepted.
-func gaussNewtonStep(target OutputTarget, in []*Node, s, m, nOut, p int, o CorrectOptions) []*Node {
-	theta, mu, fm, idx, x := in[0], in[1], in[2], in[3], in[4]
-	xm := Gather(x, idx) // [m, ...]
+// fiberJacobian returns the outputs [s, M] of theta [s, P] on the pinned rows xm [m, ...] and their
+// Jacobian [s, M, P], M = m·O with rows ordered (row, output). One copy of θ per (draw, row): the gradient
+// of the summed outputs with respect to the copies is the Jacobian, one backward pass per output channel.
+func fiberJacobian(target OutputTarget, theta, xm *Node, s, m, nOut, p int) (outs, jac *Node) {
 	mo := m * nOut
-	// One copy of θ per (draw, row): the gradient of the summed outputs with respect to the copies is the
-	// Jacobian, one backward pass per output channel.
 	copies := Reshape(BroadcastToDims(ExpandAxes(theta, 1), s, m, p), s*m, p)
 	xDims := xm.Shape().Dimensions
 	xr := BroadcastToDims(ExpandAxes(xm, 0), append([]int{s}, xDims...)...)
 	xr = Reshape(xr, append([]int{s * m, 1}, xDims[1:]...)...)
-	outs := target.Outputs(copies, xr) // [s·m, 1, O]
+	o := target.Outputs(copies, xr) // [s·m, 1, O]
 	jacs := make([]*Node, nOut)
 	for k := 0; k < nOut; k++ {
-		jk := Gradient(ReduceAllSum(Slice(outs, AxisRange(), AxisRange(), AxisElem(k))), copies)[0]
+		jk := Gradient(ReduceAllSum(Slice(o, AxisRange(), AxisRange(), AxisElem(k))), copies)[0]
 		jacs[k] = Reshape(jk, s, m, 1, p)
 	}
-	jac := jacs[0]
+	jac = jacs[0]
 	if nOut > 1 {
 		jac = Concatenate(jacs, 2)
 	}
-	jac = Reshape(jac, s, mo, p)                                               // rows ordered (row, output)
-	r := Sub(Reshape(outs, s, mo), ExpandAxes(fm, 0))                          // [s, M]
-	r0 := ReduceSum(Square(r), -1)                                             // [s]
-	tr := DivScalar(ReduceSum(Square(Reshape(jac, s, mo*p)), -1), float64(mo)) // tr(J Jᵀ)/M [s]
-	lam := ExpandAxes(Mul(mu, tr), 1)                                          // [s, 1]
-	apply := func(v *Node) *Node {                                             // (J Jᵀ + λ I) v for v [s, M]
+	return Reshape(o, s, mo), Reshape(jac, s, mo, p)
+}
+
+// dampedDiag returns λ = μ·tr(J Jᵀ)/M [s, 1], the damping added to J Jᵀ, for jac [s, M, P] and mu [s].
+func dampedDiag(jac, mu *Node) *Node {
+	d := jac.Shape().Dimensions
+	tr := DivScalar(ReduceSum(Square(Reshape(jac, d[0], d[1]*d[2])), -1), float64(d[1]))
+	return ExpandAxes(Mul(mu, tr), 1)
+}
+
+// dampedSolve solves (J Jᵀ + λ I) y = rhs for every draw (jac [s, M, P], lam [s, 1], rhs [s, M]) by
+// conjugate gradients from y = 0, unrolled (a handful of small batched products per iteration).
+func dampedSolve(jac, lam, rhs *Node, iters int) *Node {
+	apply := func(v *Node) *Node { // (J Jᵀ + λ I) v
 		jtv := Einsum("smp,sm->sp", jac, v)
 		return Add(Einsum("smp,sp->sm", jac, jtv), Mul(lam, v))
 	}
-	// Conjugate gradients from y = 0, unrolled (a handful of small batched products per iteration).
-	y := ZerosLike(r)
-	res := r
-	dir := r
+	y := ZerosLike(rhs)
+	res := rhs
+	dir := rhs
 	rr := ReduceSum(Square(res), -1)
 	tiny := 1e-30
-	for k := 0; k < o.CGIterations; k++ {
+	for k := 0; k < iters; k++ {
 		ad := apply(dir)
 		den := ReduceSum(Mul(dir, ad), -1)
 		alpha := Div(rr, Max(den, Scalar(den.Graph(), den.DType(), tiny)))
@@ -294,6 +363,20 @@ func gaussNewtonStep(target OutputTarget, in []*Node, s, m, nOut, p int, o Corre
 		dir = Add(res, Mul(ExpandAxes(beta, 1), dir))
 		rr = rrNew
 	}
+	return y
+}
+
+// gaussNewtonStep builds one damped Gauss–Newton iteration for s draws. in: theta [s, P], μ [s], the
+// center's outputs [m·O], row indices [m, 1], X [n, ...]. It returns the new theta and μ, ‖r‖² before
+// and after (the kept point's), and 1 where the step was accepted.
+func gaussNewtonStep(target OutputTarget, in []*Node, s, m, nOut, p int, o CorrectOptions) []*Node {
+	theta, mu, fm, idx, x := in[0], in[1], in[2], in[3], in[4]
+	xm := Gather(x, idx) // [m, ...]
+	mo := m * nOut
+	outs, jac := fiberJacobian(target, theta, xm, s, m, nOut, p)
+	r := Sub(outs, ExpandAxes(fm, 0)) // [s, M]
+	r0 := ReduceSum(Square(r), -1)    // [s]
+	y := dampedSolve(jac, dampedDiag(jac, mu), r, o.CGIterations)
 	cand := Sub(theta, Einsum("smp,sm->sp", jac, y))
 	rc := ReduceSum(Square(Sub(Reshape(target.Outputs(cand, xm), s, mo), ExpandAxes(fm, 0))), -1)
 	ok := And(LessThan(rc, r0), IsFinite(rc))
@@ -320,6 +403,11 @@ func (f *Flow) SampleCorrected(target OutputTarget, n int, seed uint64, opts Cor
 	if err != nil {
 		return nil, nil, err
 	}
+	if opts.SkipLevels {
+		opts.Levels = nil
+	} else if opts.Levels == nil {
+		opts.Levels = f.Levels
+	}
 	theta, rep, err := correctToFiber(target, f.Subspace.Center, d.Theta, opts, func(key string, build func(*Graph, []*Node) []*Node) (*Exec, error) {
 		e, _, err := f.exec(key, build)
 		return e, err
@@ -331,7 +419,7 @@ func (f *Flow) SampleCorrected(target OutputTarget, n int, seed uint64, opts Cor
 	if err != nil {
 		return nil, nil, fmt.Errorf("flow.SampleCorrected: %w", err)
 	}
-	return &Draws{N: n, Theta: theta, Coords: d.Coords, Loss: loss, Shift: rep.ShiftAfter}, rep, nil
+	return &Draws{N: n, Theta: theta, Coords: d.Coords, Level: rep.Level, Loss: loss, Shift: rep.ShiftAfter}, rep, nil
 }
 
 // MustSampleCorrected is SampleCorrected that panics on error, for notebooks.

@@ -56,7 +56,12 @@
 // damped Gauss–Newton steps on r(θ) = f(X; θ) − f(X; θ*) over (up to MaxRows) training inputs: the smallest
 // step that removes the linearised output error, θ ← θ − Jᵀ(JJᵀ + μI)⁻¹r, solved by batched conjugate
 // gradients, a step kept only if it lowers ‖r‖. The relative damping μ₀ decides which directions count as
-// stiff: too small pins the outputs exactly and removes the spread the data leave free. No density.
+// stiff: too small pins the outputs exactly and removes the spread the data leave free. When the flow knows
+// the losses of the samples it was fitted on (Flow.Levels, or CorrectOptions.Levels), each draw then moves
+// along the fiber onto a loss level drawn from them: along its displacement from θ* (or, if that line never
+// crosses the level, the prior's gradient) with the output directions projected out, in two cycles of
+// Gauss–Newton iterations and a bracketed root search, so the draws sit where the walk's budget control
+// puts its particles (CorrectReport.LevelReached says which draws made it). No density.
 //
 // # Held-out samples
 //

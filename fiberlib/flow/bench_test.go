@@ -166,25 +166,34 @@ func BenchmarkFlowSampleOnLevels(b *testing.B) {
 	b.ReportMetric(0, "ns/op")
 }
 
-// BenchmarkFlowSampleCorrected measures draws moved onto the fiber (SampleCorrected: a flow draw plus
-// the default 5 damped Gauss–Newton iterations pinning the outputs on the 80 training points), 500 per
-// call, at the full rank r = P = 151 of the gap-toy acceptance test. The cost does not depend on where
-// the draws start (a fixed number of iterations).
+// BenchmarkFlowSampleCorrected measures draws moved onto the fiber, 500 per call, at the full rank
+// r = P = 151 of the gap-toy acceptance test: "outputs" pins the outputs on the 80 training points only
+// (SkipLevels: a flow draw plus 5 damped Gauss–Newton iterations), "levels" is SampleCorrected's default
+// with the walk's levels (2 cycles of 3 Gauss–Newton iterations and a level step: one Jacobian and two
+// projections, then 2 × 9 bracketing and 30 Illinois loss evaluations). The cost does not depend on where
+// the draws start (fixed iteration counts).
 func BenchmarkFlowSampleCorrected(b *testing.B) {
 	net := gapNetwork(b)
-	f := benchFlow(b, net.NumParams())
-	const n = 500
-	if _, _, err := f.SampleCorrected(net, n, 1, CorrectOptions{}); err != nil { // compile
-		b.Fatal(err)
+	for _, tc := range []struct {
+		name string
+		opts CorrectOptions
+	}{{"outputs", CorrectOptions{SkipLevels: true}}, {"levels", CorrectOptions{Levels: []float32{1.85, 1.86}}}} {
+		b.Run(tc.name, func(b *testing.B) {
+			f := benchFlow(b, net.NumParams())
+			const n = 500
+			if _, _, err := f.SampleCorrected(net, n, 1, tc.opts); err != nil { // compile
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for b.Loop() {
+				if _, _, err := f.SampleCorrected(net, n, 2, tc.opts); err != nil {
+					b.Fatal(err)
+				}
+			}
+			perSample := float64(b.Elapsed().Nanoseconds()) / float64(b.N) / n
+			b.ReportMetric(perSample, "ns/sample")
+			b.ReportMetric(1e9/perSample, "samples/s")
+			b.ReportMetric(0, "ns/op")
+		})
 	}
-	b.ResetTimer()
-	for b.Loop() {
-		if _, _, err := f.SampleCorrected(net, n, 2, CorrectOptions{}); err != nil {
-			b.Fatal(err)
-		}
-	}
-	perSample := float64(b.Elapsed().Nanoseconds()) / float64(b.N) / n
-	b.ReportMetric(perSample, "ns/sample")
-	b.ReportMetric(1e9/perSample, "samples/s")
-	b.ReportMetric(0, "ns/op")
 }

@@ -40,7 +40,7 @@ type Laplace struct {
 	// Curvature of the likelihood (the GGN), in the chosen structure.
 	ggnFull *mat.SymDense // Full: [Ps, Ps]
 	eigVals []float64     // Full: eigenvalues of ggnFull (ascending, clamped at 0)
-	// Full: S = L⁻ᵀ with L Lᵀ = GGN + αI (Cholesky), for sqrtAlpha; recomputed when α changes.
+	// Full: S with S Sᵀ = (GGN + αI)⁻¹ (see fullSqrt), for sqrtAlpha; recomputed when α changes.
 	sqrtMu    sync.Mutex
 	sqrtFull  *mat.Dense
 	sqrtAlpha float64
@@ -360,8 +360,12 @@ func eigenvalues(s *mat.SymDense, what string) ([]float64, error) {
 	return vals, nil
 }
 
-// fullSqrt returns S = L⁻ᵀ for the Cholesky factor L Lᵀ = GGN + αI at the current α (so that S Sᵀ =
-// (GGN + αI)⁻¹), computing it once per α.
+// fullSqrt returns S with S Sᵀ = (GGN + αI)⁻¹ at the current α, computing it once per α: S = L⁻ᵀ for the
+// Cholesky factor L Lᵀ = GGN + αI, or, when that factorisation fails, S = V·diag(1/√(max(λ, 0) + α)) from
+// the GGN's eigendecomposition. The GGN is positive semi-definite in exact arithmetic, but accumulated in
+// float32 over many examples with large curvature (naval's outputs vary by 10⁻³, so σ is tiny and the
+// GGN's entries reach 10⁸) its round-off can exceed α in the null directions; the eigenvalues are then
+// clamped at 0, as the marginal likelihood does with them.
 func (la *Laplace) fullSqrt() *mat.Dense {
 	alpha := la.PriorPrecision()
 	la.sqrtMu.Lock()
@@ -375,18 +379,27 @@ func (la *Laplace) fullSqrt() *mat.Dense {
 	for i := 0; i < ps; i++ {
 		prec.SetSym(i, i, prec.At(i, i)+alpha)
 	}
-	var ch mat.Cholesky
-	if !ch.Factorize(prec) {
-		// GGN + αI is positive definite for α > 0; failure means the GGN is not finite or far from PSD.
-		panic(fmt.Sprintf("laplace: the posterior precision GGN + %gI is not positive definite", alpha))
-	}
-	var l, linv mat.TriDense
-	ch.LTo(&l)
-	if err := linv.InverseTri(&l); err != nil {
-		panic(fmt.Sprintf("laplace: inverting the Cholesky factor of the posterior precision: %v", err))
-	}
 	s := mat.NewDense(ps, ps, nil)
-	s.Copy(linv.T())
+	var ch mat.Cholesky
+	if ch.Factorize(prec) {
+		var l, linv mat.TriDense
+		ch.LTo(&l)
+		if err := linv.InverseTri(&l); err != nil {
+			panic(fmt.Sprintf("laplace: inverting the Cholesky factor of the posterior precision: %v", err))
+		}
+		s.Copy(linv.T())
+	} else {
+		vals, vecs, err := eigen(la.ggnFull, "GGN")
+		if err != nil { // Fit rejects a non-finite GGN, so this is not expected
+			panic(fmt.Sprintf("laplace: the posterior precision GGN + %gI is not positive definite and %v", alpha, err))
+		}
+		for k, v := range vals {
+			c := 1 / math.Sqrt(v+alpha)
+			for i := 0; i < ps; i++ {
+				s.Set(i, k, vecs.At(i, k)*c)
+			}
+		}
+	}
 	la.sqrtFull, la.sqrtAlpha = s, alpha
 	return s
 }

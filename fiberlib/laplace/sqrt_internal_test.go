@@ -98,3 +98,53 @@ func TestSquareRootOfCovariance(t *testing.T) {
 		}
 	}
 }
+
+// A GGN whose float32 round-off made it indefinite beyond α (as on one naval split: "GGN + 1.01·I is not
+// positive definite") gets S from its eigendecomposition with the negative eigenvalue clamped at 0: S Sᵀ
+// equals (V·diag(max(λ, 0) + α)·Vᵀ)⁻¹, and the diagonal of Σ is finite, instead of a panic.
+func TestFullSqrtClampsAnIndefiniteGGN(t *testing.T) {
+	const ps, alpha = 4, 0.5
+	// GGN = Q·diag(9, 4, 1, −2)·Qᵀ for a rotation Q.
+	q := mat.NewDense(ps, ps, nil)
+	var qr mat.QR
+	rng := rand.New(rand.NewPCG(3, 4))
+	a := mat.NewDense(ps, ps, nil)
+	for i := 0; i < ps; i++ {
+		for j := 0; j < ps; j++ {
+			a.Set(i, j, rng.NormFloat64())
+		}
+	}
+	qr.Factorize(a)
+	qr.QTo(q)
+	lam := []float64{9, 4, 1, -2}
+	g := mat.NewSymDense(ps, nil)
+	for i := 0; i < ps; i++ {
+		for j := i; j < ps; j++ {
+			v := 0.0
+			for k := range lam {
+				v += q.At(i, k) * lam[k] * q.At(j, k)
+			}
+			g.SetSym(i, j, v)
+		}
+	}
+	la := &Laplace{ggnFull: g, alpha: alpha, start: 0, end: ps, opts: Options{HessianStructure: Full}}
+	s := la.fullSqrt()
+	var cov mat.Dense
+	cov.Mul(s, s.T())
+	for i := 0; i < ps; i++ {
+		for j := 0; j < ps; j++ {
+			want := 0.0
+			for k := range lam {
+				want += q.At(i, k) * q.At(j, k) / (math.Max(lam[k], 0) + alpha)
+			}
+			if math.Abs(cov.At(i, j)-want) > 1e-10 {
+				t.Fatalf("Σ[%d][%d] = %g, want %g (clamped eigenvalues)", i, j, cov.At(i, j), want)
+			}
+		}
+	}
+	for i, v := range la.PosteriorVariance() {
+		if !(v > 0) || math.IsInf(v, 0) {
+			t.Errorf("posterior variance[%d] = %g", i, v)
+		}
+	}
+}

@@ -20,7 +20,7 @@ import (
 )
 
 // allMethods lists the method IDs in table order; methodNames gives their display names.
-var allMethods = []string{"map", "la-ll-glm", "la-ll-nn", "la-diag-glm", "la-diag-nn", "ens", "swag", "fiber", "flow"}
+var allMethods = []string{"map", "la-ll-glm", "la-ll-nn", "la-diag-glm", "la-diag-nn", "ens", "swag", "fiber", "flow", "flow-fiber"}
 
 var methodNames = map[string]string{
 	"map":         "MAP",
@@ -32,6 +32,7 @@ var methodNames = map[string]string{
 	"swag":        "SWAG (low-rank)",
 	"fiber":       "Fiber walk",
 	"flow":        "Fiber walk + flow",
+	"flow-fiber":  "Fiber walk + flow, on the fiber",
 }
 
 func methodRank(m string) int {
@@ -113,6 +114,8 @@ func (s settings) budget(method string) string {
 		return walk
 	case "flow":
 		return fmt.Sprintf("%s, flow ≤%d steps, %d draws", walk, s.FlowSteps, s.Samples)
+	case "flow-fiber":
+		return fmt.Sprintf("%s, flow ≤%d steps, %d draws on the fiber and levels", walk, s.FlowSteps, s.Samples)
 	}
 	return ""
 }
@@ -133,6 +136,10 @@ type fits struct {
 	walk     *fiber.Result
 	walkSec  float64
 	walkErr  error
+
+	flow    *flow.Flow // fitted on the walk's samples, shared by "flow" and "flow-fiber"
+	flowSec float64
+	flowN   int
 
 	head *headProblem // the last-layer walk's head-only posterior (images)
 
@@ -395,7 +402,7 @@ func (f *fits) fit(method string, c *cell) (predictor, error) {
 		c.Samples = S
 		c.Notes = fmt.Sprintf("lr=%.3g", sw.Options().LearningRate)
 		return sampled(f.mapNet, set.Theta), nil
-	case "fiber", "flow":
+	case "fiber", "flow", "flow-fiber":
 		if err := f.getWalk(); err != nil {
 			return nil, err
 		}
@@ -412,26 +419,46 @@ func (f *fits) fit(method string, c *cell) (predictor, error) {
 			}
 			return f.walkPredictor(w.Positions), nil
 		}
-		set, err := w.ToSamples()
-		if err != nil {
-			return nil, fmt.Errorf("walk samples: %w", err)
+		if f.flow == nil {
+			set, err := w.ToSamples()
+			if err != nil {
+				return nil, fmt.Errorf("walk samples: %w", err)
+			}
+			t0 := time.Now()
+			fl, err := flow.FitSamples(set, flow.SubspaceOptions{}, flow.Options{Seed: f.p.seed},
+				flow.TrainOptions{Seed: f.p.seed, MaxSteps: f.cfg.FlowSteps})
+			if err != nil {
+				return nil, fmt.Errorf("flow: %w", err)
+			}
+			f.flow, f.flowSec, f.flowN = fl, time.Since(t0).Seconds(), set.N
 		}
-		t0 := time.Now()
-		fl, err := flow.FitSamples(set, flow.SubspaceOptions{}, flow.Options{Seed: f.p.seed},
-			flow.TrainOptions{Seed: f.p.seed, MaxSteps: f.cfg.FlowSteps})
-		if err != nil {
-			return nil, fmt.Errorf("flow: %w", err)
-		}
-		c.FitSeconds = time.Since(t0).Seconds()
+		fl := f.flow
+		var err error
+		c.FitSeconds = f.flowSec
 		c.TotalSeconds, c.GradEvals = c.FitSeconds+f.walkSec+f.mapSec, ge
 		t1 := time.Now()
-		d, err := fl.Sample(S, f.p.seed+1)
+		var d *flow.Draws
+		missed := ""
+		if method == "flow" {
+			d, err = fl.Sample(S, f.p.seed+1)
+		} else {
+			// Moved onto the MAP's fiber and onto the walk's loss levels (flow.SampleCorrected's default).
+			var target flow.OutputTarget = f.mapNet
+			if f.head != nil && f.cfg.LastLayerWalk {
+				target = f.head.net
+			}
+			var rep *flow.CorrectReport
+			d, rep, err = fl.SampleCorrected(target, S, f.p.seed+1, flow.CorrectOptions{Seed: f.p.seed})
+			if err == nil {
+				missed = fmt.Sprintf(" missed=%d/%d", rep.LevelMissed, S)
+			}
+		}
 		if err != nil {
 			return nil, fmt.Errorf("flow sample: %w", err)
 		}
 		c.SampleMillis = 1000 * time.Since(t1).Seconds() / float64(S)
 		c.Samples = S
-		c.Notes = fmt.Sprintf("r=%d train=%d heldout_nll=%.3g", fl.Rank(), set.N, fl.Report.BestValidLoss)
+		c.Notes = fmt.Sprintf("r=%d train=%d heldout_nll=%.3g", fl.Rank(), f.flowN, fl.Report.BestValidLoss) + missed
 		return f.walkPredictor(d.Theta), nil
 	}
 	return nil, fmt.Errorf("unknown method %q (known: %v)", method, allMethods)

@@ -1,6 +1,7 @@
 package swag
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -114,11 +115,39 @@ func fitStarts(net *posterior.Network, starts []float32, m int, opts Options) ([
 		if !(lambdaMax > 0) || math.IsInf(lambdaMax, 0) {
 			return nil, fmt.Errorf("swag.Fit: the largest Hessian eigenvalue of U/n at the start is %g: set LearningRate", lambdaMax)
 		}
+	}
+	auto := o.LearningRate == 0
+	if auto {
 		o.LearningRate = o.LRFraction * 2 * (1 + o.Momentum) / lambdaMax
 	}
 	if o.MinLearningRate == 0 {
 		o.MinLearningRate = o.LearningRate / 10
 	}
+	// An automatic rate that diverges is halved and the phase rerun, up to maxHalvings times: the
+	// stability limit comes from the full-data curvature at the start, and minibatch curvature or the
+	// iterates' drift can exceed it (fraction 0.5 diverged on 9 of 20 concrete and all 20 wine splits).
+	for halvings := 0; ; halvings++ {
+		outs, err := sgdPhase(net, starts, m, p, o, b, lambdaMax, start)
+		var div *divergedError
+		if auto && errors.As(err, &div) && halvings < maxHalvings {
+			o.LearningRate /= 2
+			o.MinLearningRate /= 2
+			continue
+		}
+		return outs, err
+	}
+}
+
+// maxHalvings is the number of times a diverging automatic learning rate is halved.
+const maxHalvings = 3
+
+// divergedError reports SGD iterates that became non-finite.
+type divergedError struct{ msg string }
+
+func (e *divergedError) Error() string { return e.msg }
+
+// sgdPhase runs the SGD phase of m starts at o's learning rate and collects the moments.
+func sgdPhase(net *posterior.Network, starts []float32, m, p int, o Options, b compute.Backend, lambdaMax float64, start time.Time) ([]*SWAG, error) {
 	n := net.NumData()
 	batch := min(o.BatchSize, n)
 	steps := max(1, n/batch) // per epoch
@@ -189,7 +218,7 @@ func fitStarts(net *posterior.Network, starts []float32, m int, opts Options) ([
 			out.Iterates = vals[5][j*kp*p : (j+1)*kp*p]
 		}
 		if err := nets.CheckFinite("SWAG mean", out.Mean, p); err != nil {
-			return nil, fmt.Errorf("swag.Fit: SGD diverged from start %d (lower LearningRate=%v): %w", j, o.LearningRate, err)
+			return nil, &divergedError{fmt.Sprintf("swag.Fit: SGD diverged from start %d (lower LearningRate=%v): %v", j, o.LearningRate, err)}
 		}
 		out.FitSeconds = time.Since(start).Seconds()
 		outs[j] = out

@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -36,7 +37,7 @@ type flags struct {
 	resume, noPlots, strict                       bool
 	// Budget overrides (0: the mode's default); skip lists set:method cells not run in this invocation.
 	walkSteps, particles, walkBatch, flowSteps, members, mapSteps, swagEpochs, samples int
-	skip                                                                               string
+	skip, redo                                                                         string
 }
 
 func main() {
@@ -64,6 +65,7 @@ func main() {
 	flag.IntVar(&fl.swagEpochs, "swag-epochs", 0, "SWAG epochs (default: quick 5, full 20)")
 	flag.IntVar(&fl.samples, "samples", 0, "parameter draws of the sampling predictives (default: quick 32, full 64)")
 	flag.StringVar(&fl.skip, "skip", "", "comma-separated set:method cells not to run (recorded as skipped in the tables; rerun without -skip and with -resume to fill them in)")
+	flag.StringVar(&fl.redo, "redo", "", "comma-separated method IDs whose finished cells -resume runs again, replacing them (after a change to a method)")
 	flag.Parse()
 	if err := run(fl); err != nil {
 		fmt.Fprintln(os.Stderr, "fiberbench:", err)
@@ -101,6 +103,16 @@ func run(fl flags) error {
 	}
 	if fl.walkSteps%40 != 0 {
 		return fmt.Errorf("-walk-steps %d: use a multiple of 40 (the walk records every T/40 steps and keeps every T/8)", fl.walkSteps)
+	}
+	redo := map[string]bool{}
+	for _, m := range strings.Split(fl.redo, ",") {
+		if m = strings.TrimSpace(m); m == "" {
+			continue
+		}
+		if !slices.Contains(allMethods, m) {
+			return fmt.Errorf("-redo %s: unknown method (known: %s)", m, strings.Join(allMethods, ","))
+		}
+		redo[m] = true
 	}
 	skips, err := parseSkip(fl.skip, methods)
 	if err != nil {
@@ -146,7 +158,7 @@ func run(fl flags) error {
 			for k := 0; k < splits; k++ {
 				todo := []string{}
 				for _, m := range methods {
-					if study == "fmnist" && !scalesToImages(m) || st.done(study, set, k, m) {
+					if study == "fmnist" && !scalesToImages(m) || st.done(study, set, k, m) && !redo[m] {
 						continue
 					}
 					if skips[set+":"+m] || skips["*:"+m] {

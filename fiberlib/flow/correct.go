@@ -389,9 +389,11 @@ func gaussNewtonStep(target OutputTarget, in []*Node, s, m, nOut, p int, o Corre
 
 // SampleCorrected draws n samples from the flow (one forward pass) and moves each onto the fiber of θ*
 // with CorrectToFiber: the outputs on the training inputs are pinned to the MAP's, the directions the
-// data leave free are kept. Draws.Loss holds the per-datum loss U/n after the correction, Draws.Shift the
-// RMS output difference from θ* on the pinned rows; LogQ is nil (no tractable density) and Coords are the
-// flow's coordinates before the correction.
+// data leave free are kept; then, in the same cycles, along the fiber onto a per-datum loss level drawn
+// from opts.Levels, or from Flow.Levels (the losses of the samples the flow was fitted on) when that is
+// nil, unless opts.SkipLevels. Draws.Loss holds the per-datum loss U/n after the move, Draws.Level the
+// levels, Draws.Shift the RMS output difference from θ* on the pinned rows; LogQ is nil (no tractable
+// density) and Coords are the flow's coordinates before the correction.
 func (f *Flow) SampleCorrected(target OutputTarget, n int, seed uint64, opts CorrectOptions) (*Draws, *CorrectReport, error) {
 	if target == nil {
 		return nil, nil, fmt.Errorf("flow.SampleCorrected: nil target: pass the posterior the flow's samples came from")

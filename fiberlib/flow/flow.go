@@ -318,7 +318,8 @@ type Draws struct {
 	// LogQ [N] is log q(θ): the flow's log density on the affine subspace θ* + span(U), with respect to
 	// r-dimensional volume on it (log q_c(c) − Σ log Scale). Nil for SampleOnLevels and SampleCorrected.
 	LogQ []float32
-	// Level [N] (SampleOnLevels only) is the per-datum loss level each draw was moved to.
+	// Level [N] (SampleOnLevels, and SampleCorrected with levels) is the per-datum loss level each draw was
+	// moved to.
 	Level []float32
 	// Loss [N] (SampleOnLevels and SampleCorrected) is the per-datum loss ℓ = U/n of each draw after the
 	// move.

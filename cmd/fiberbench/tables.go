@@ -250,7 +250,7 @@ func markdown(m *meta, gs []*group) []byte {
 			for _, meth := range methodsIn(sg) {
 				fmt.Fprintf(&b, "| %s |", displayName(meth))
 				for _, s := range setList {
-					b.WriteString(" " + entry(find(sg, s, meth), metric) + " |")
+					b.WriteString(" " + entry(find(sg, s, meth), metric, splitsRun(sg, s)) + " |")
 				}
 				b.WriteString("\n")
 			}
@@ -372,7 +372,7 @@ func find(gs []*group, set, method string) *group {
 	return nil
 }
 
-func entry(g *group, metric string) string {
+func entry(g *group, metric string, splits int) string {
 	if g == nil {
 		return "—"
 	}
@@ -380,6 +380,9 @@ func entry(g *group, metric string) string {
 	out := "—"
 	if ok {
 		out = fmtSummary(s, decimals(metric))
+		if s.N > 1 && s.N != splits { // fewer splits than the set's other methods: say so
+			out += fmt.Sprintf(" (n=%d)", s.N)
+		}
 	}
 	if !ok && len(g.skipped) > 0 && len(g.failed) == 0 {
 		return "skipped"

@@ -9,7 +9,7 @@ import (
 )
 
 // TestTablesAndResume writes three splits of a fake run (one failed), checks the mean ± SE in the tables
-// against hand values, the published numbers beside them, the failure row, and that -resume keeps the
+// against hand values (and n where a method has fewer splits than the set), the published numbers beside them, the failure row, and that -resume keeps the
 // finished cells and not the failed one.
 func TestTablesAndResume(t *testing.T) {
 	dir := t.TempDir()
@@ -22,6 +22,9 @@ func TestTablesAndResume(t *testing.T) {
 	}
 	st.put(cell{Study: "uci-reg", Set: "bostonHousing", Split: 3, Method: "map", Error: "boom | bad"})
 	st.put(cell{Study: "uci-reg", Set: "bostonHousing", Split: 0, Method: "fiber", Metrics: map[string]float64{"nll": 2.25}, TotalSeconds: 20})
+	for k, nll := range []float64{1, 2} { // two of the set's three splits: the entry says n=2
+		st.put(cell{Study: "uci-reg", Set: "bostonHousing", Split: k, Method: "swag", Metrics: map[string]float64{"nll": nll}, TotalSeconds: 2})
+	}
 	fl := flags{out: dir, mode: "full"}
 	m := &meta{Mode: "full", Studies: map[string]studyMeta{"uci-reg": {Splits: 4}}}
 	if err := writeAll(fl, st, m, time.Now()); err != nil {
@@ -36,6 +39,7 @@ func TestTablesAndResume(t *testing.T) {
 	for _, want := range []string{
 		"| MAP | 2.500 ± 0.289 ⚠1 |",
 		"| Fiber walk | 2.250 (n=1) |",
+		"| SWAG (low-rank) | 1.500 ± 0.500 (n=2) |",
 		"| *PBP (published)* | *2.57 ± 0.09* |",
 		"| *Deep Ensembles (published)* | *3.28* |",
 		"| bostonHousing | 3 | MAP | boom \\| bad |",
@@ -64,8 +68,8 @@ func TestTablesAndResume(t *testing.T) {
 	if re.done("uci-reg", "bostonHousing", 3, "map") || re.done("uci-reg", "bostonHousing", 1, "fiber") {
 		t.Error("resume marks a failed or missing cell as done")
 	}
-	if len(re.cells) != 5 {
-		t.Errorf("resume read %d cells, want 5", len(re.cells))
+	if len(re.cells) != 7 {
+		t.Errorf("resume read %d cells, want 7 (the failed one dropped)", len(re.cells))
 	}
 }
 

@@ -21,7 +21,7 @@ func (e CellError) Error() string {
 	return fmt.Sprintf("cell [%d] (%s) failed:\n%s", e.Index, e.FirstLine, e.Message)
 }
 
-var ansi = regexp.MustCompile(`\x1b\[[0-9;?]*[A-Za-z]`)
+var ansi = regexp.MustCompile(`\x1b\[[0-9;?]*[A-Za-z]|\x1b\[?[0-9;?]*$`) // the second form: an escape cut off at the end of a stream
 
 // StripANSI removes terminal colour escapes.
 func StripANSI(s string) string { return ansi.ReplaceAllString(s, "") }

@@ -55,25 +55,7 @@ func TestCorrectToFiberLinearIsExactProjection(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 5))
 	center := randomVec(rng, p, 1)
 	thetas := randomVec(rng, draws*p, 1)
-	// The layout's order of weights and bias, read off by evaluating unit vectors.
-	x := net.Dataset().X
-	jac := mat.NewDense(n, p, nil)
-	for j := 0; j < p; j++ {
-		e := make([]float32, p)
-		e[j] = 1
-		zero := make([]float32, p)
-		f1, err := net.Evaluate(e, x)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f0, err := net.Evaluate(zero, x)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := 0; i < n; i++ {
-			jac.Set(i, j, float64(f1.Values[i]-f0.Values[i]))
-		}
-	}
+	jac := linearJacobian(t, net)
 	const mu = 1e-3
 	got, rep, err := CorrectToFiber(net, center, thetas, CorrectOptions{Iterations: 1, Damping: mu, CGIterations: 60})
 	if err != nil {

@@ -13,8 +13,6 @@ import (
 	"github.com/fiberbnn/fiberbnn/fiberlib/posterior"
 	"github.com/fiberbnn/fiberbnn/fiberlib/predict"
 	"github.com/fiberbnn/fiberbnn/fiberlib/train"
-	. "github.com/gomlx/gomlx/core/graph"
-	"github.com/gomlx/gomlx/core/tensors"
 	"gonum.org/v1/gonum/stat"
 )
 
@@ -49,17 +47,8 @@ func newGapToy(t testing.TB) *gapToy {
 }
 
 // perDatumLoss returns ℓ(θ) = U(θ)/n [S] for thetas [S, P] (the walk's loss).
-func (g *gapToy) perDatumLoss(t testing.TB, thetas []float32) []float64 {
-	p := g.net.NumParams()
-	s := len(thetas) / p
-	exec := MustNewExec(backend.MustNew(), func(gr *Graph, in []*Node) []*Node {
-		return []*Node{DivScalar(g.net.Potential(in[0], in[1:]), float64(g.net.NumData()))}
-	})
-	args := []any{tensors.FromFlatDataAndDimensions(thetas, s, p)}
-	for _, d := range g.net.Data() {
-		args = append(args, d)
-	}
-	return toF64(flat32(exec.MustCall(args...)[0]))
+func (g *gapToy) perDatumLoss(t *testing.T, thetas []float32) []float64 {
+	return perDatumLossOf(t, g.net, thetas)
 }
 
 // heldOutNLL is the mean held-out NLL per point of the Bayesian model average over thetas [S, P].

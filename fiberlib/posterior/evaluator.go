@@ -13,12 +13,35 @@ import (
 // Evaluator computes a Target's potential, gradient and Hessian-vector products on the host's request, for
 // N parameter vectors at once, through compiled executables (compiled on first use, once per N). Parameter
 // vectors are passed row-major, [N, P] as a flat []float32 of length N·P. Safe for concurrent use.
+//
+// Full-data evaluations (Potential, PotentialAndGrad, HVP) of N vectors on n examples run in one call while
+// N·n ≤ MaxRowsPerCall; above that they are summed over chunks of B = ⌈MaxRowsPerCall/N⌉ examples, each a
+// minibatch evaluation weighted by B/n. Under the Target contract (the likelihood of a minibatch is scaled
+// by n/B) the weighted sum is exactly the full-data value, up to float32 summation order; the chunking
+// bounds the memory of one call (activations of N·B examples) instead of N·n.
 type Evaluator struct {
 	target  Target
 	backend compute.Backend
 
-	mu    sync.Mutex
-	execs map[string]*Exec
+	mu      sync.Mutex
+	execs   map[string]*Exec
+	maxRows int
+}
+
+// DefaultMaxRowsPerCall is an Evaluator's initial bound on particles × examples per compiled call
+// (16384: about 2 GB of activations for the Fashion-MNIST CNN, whose full-data evaluation of 32 draws asked
+// XLA for 195 GB).
+const DefaultMaxRowsPerCall = 1 << 14
+
+// SetMaxRowsPerCall sets the bound on N·B (parameter vectors × examples) of one full-data call; k ≤ 0
+// restores DefaultMaxRowsPerCall. Smaller values use less memory and make more calls.
+func (e *Evaluator) SetMaxRowsPerCall(k int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if k <= 0 {
+		k = DefaultMaxRowsPerCall
+	}
+	e.maxRows = k
 }
 
 // NewEvaluator returns an evaluator for target on backend b.
@@ -29,7 +52,7 @@ func NewEvaluator(b compute.Backend, target Target) (*Evaluator, error) {
 	if target.NumParams() < 1 {
 		return nil, fmt.Errorf("posterior.NewEvaluator: target has P=%d parameters", target.NumParams())
 	}
-	return &Evaluator{target: target, backend: b, execs: map[string]*Exec{}}, nil
+	return &Evaluator{target: target, backend: b, execs: map[string]*Exec{}, maxRows: DefaultMaxRowsPerCall}, nil
 }
 
 // Target returns the evaluated target.
@@ -86,21 +109,80 @@ func (e *Evaluator) rowsOf(fn string, theta []float32) (int, error) {
 	return len(theta) / p, nil
 }
 
+// chunkSize returns the number of examples per call for N parameter vectors: NumData (one call) when
+// N·NumData fits MaxRowsPerCall or the target has no data, else ⌈MaxRowsPerCall/N⌉.
+func (e *Evaluator) chunkSize(n int) int {
+	e.mu.Lock()
+	maxRows := e.maxRows
+	e.mu.Unlock()
+	nd := e.target.NumData()
+	if nd == 0 || len(e.target.Data()) == 0 || n*nd <= maxRows {
+		return nd
+	}
+	return max(1, (maxRows+n-1)/n)
+}
+
+// fullData evaluates the executable kind (built by build on the full data or on gathered rows) for theta
+// [n, P] on all examples: one call when they fit chunkSize, else the B/NumData-weighted sum of the outputs
+// over chunks of consecutive rows. Every output must be linear in the potential (U, ∇U, ∇²U·v).
+func (e *Evaluator) fullData(fn, kind string, n int, theta []float32, build func(theta *Node, data, extra []*Node) []*Node, extra ...any) ([][]float32, error) {
+	nd, b := e.target.NumData(), e.chunkSize(n)
+	if b >= nd {
+		ex, err := e.exec(kind, len(extra), build)
+		if err != nil {
+			return nil, err
+		}
+		out, err := e.call(ex, theta, n, extra...)
+		if err != nil {
+			return nil, fmt.Errorf("posterior.%s: %w", fn, err)
+		}
+		return out, nil
+	}
+	ex, err := e.exec(kind+"_chunk", len(extra)+1, func(theta *Node, data, ex []*Node) []*Node {
+		return build(theta, GatherRows(data, ex[len(ex)-1]), ex[:len(ex)-1])
+	})
+	if err != nil {
+		return nil, err
+	}
+	var sum [][]float32
+	for lo := 0; lo < nd; lo += b {
+		hi := min(lo+b, nd)
+		idx := make([]int32, hi-lo)
+		for i := range idx {
+			idx[i] = int32(lo + i)
+		}
+		args := append(append([]any{}, extra...), tensors.FromFlatDataAndDimensions(idx, len(idx)))
+		out, err := e.call(ex, theta, n, args...)
+		if err != nil {
+			return nil, fmt.Errorf("posterior.%s: examples %d..%d of %d: %w", fn, lo, hi, nd, err)
+		}
+		w := float32(hi-lo) / float32(nd)
+		if sum == nil {
+			sum = make([][]float32, len(out))
+			for i := range out {
+				sum[i] = make([]float32, len(out[i]))
+			}
+		}
+		for i := range out {
+			for j, v := range out[i] {
+				sum[i][j] += w * v
+			}
+		}
+	}
+	return sum, nil
+}
+
 // Potential returns U(θ) [N] on the full data.
 func (e *Evaluator) Potential(theta []float32) ([]float32, error) {
 	n, err := e.rowsOf("Potential", theta)
 	if err != nil {
 		return nil, err
 	}
-	ex, err := e.exec("potential", 0, func(theta *Node, data, _ []*Node) []*Node {
+	out, err := e.fullData("Potential", "potential", n, theta, func(theta *Node, data, _ []*Node) []*Node {
 		return []*Node{e.target.Potential(theta, data)}
 	})
 	if err != nil {
 		return nil, err
-	}
-	out, err := e.call(ex, theta, n)
-	if err != nil {
-		return nil, fmt.Errorf("posterior.Potential: %w", err)
 	}
 	return out[0], nil
 }
@@ -111,16 +193,12 @@ func (e *Evaluator) PotentialAndGrad(theta []float32) (u, grad []float32, err er
 	if err != nil {
 		return nil, nil, err
 	}
-	ex, err := e.exec("potential_grad", 0, func(theta *Node, data, _ []*Node) []*Node {
+	out, err := e.fullData("PotentialAndGrad", "potential_grad", n, theta, func(theta *Node, data, _ []*Node) []*Node {
 		u, g := PotentialAndGrad(e.target, theta, data)
 		return []*Node{u, g}
 	})
 	if err != nil {
 		return nil, nil, err
-	}
-	out, err := e.call(ex, theta, n)
-	if err != nil {
-		return nil, nil, fmt.Errorf("posterior.PotentialAndGrad: %w", err)
 	}
 	return out[0], out[1], nil
 }
@@ -201,15 +279,11 @@ func (e *Evaluator) HVP(theta, v []float32) ([]float32, error) {
 	if len(v) != len(theta) {
 		return nil, fmt.Errorf("posterior.HVP: v has %d values, want %d like theta", len(v), len(theta))
 	}
-	ex, err := e.exec("hvp", 1, func(theta *Node, data, extra []*Node) []*Node {
+	out, err := e.fullData("HVP", "hvp", n, theta, func(theta *Node, data, extra []*Node) []*Node {
 		return []*Node{HVP(e.target, theta, extra[0], data)}
-	})
+	}, tensors.FromFlatDataAndDimensions(v, n, e.target.NumParams()))
 	if err != nil {
 		return nil, err
-	}
-	out, err := e.call(ex, theta, n, tensors.FromFlatDataAndDimensions(v, n, e.target.NumParams()))
-	if err != nil {
-		return nil, fmt.Errorf("posterior.HVP: %w", err)
 	}
 	return out[0], nil
 }

@@ -217,6 +217,49 @@ func TestMinibatchPotentialIsUnbiased(t *testing.T) {
 	}
 }
 
+// A full-data evaluation split into chunks of examples (SetMaxRowsPerCall below N·n) gives the one-call
+// values of U, ∇U and ∇²U·v: chunks of 3 rows for 3 vectors, with a short last chunk on the CNN's 10 rows.
+func TestChunkedFullDataMatchesOneCall(t *testing.T) {
+	b := backend.MustNew()
+	cases := netCases()
+	for _, c := range []netCase{cases[1], cases[4]} {
+		net := posterior.MustNewNetwork(c.spec, c.ds, c.opts)
+		theta, _ := c.spec.InitBatch(3, 5)
+		v, _ := c.spec.InitBatch(3, 6)
+		whole, _ := posterior.NewEvaluator(b, net)
+		chunked, _ := posterior.NewEvaluator(b, net)
+		chunked.SetMaxRowsPerCall(7)
+		u1, g1, err1 := whole.PotentialAndGrad(theta)
+		u2, g2, err2 := chunked.PotentialAndGrad(theta)
+		p1, _ := whole.Potential(theta)
+		p2, err3 := chunked.Potential(theta)
+		h1, _ := whole.HVP(theta, v)
+		h2, err4 := chunked.HVP(theta, v)
+		if err1 != nil || err2 != nil || err3 != nil || err4 != nil {
+			t.Fatalf("%s: %v %v %v %v", c.name, err1, err2, err3, err4)
+		}
+		for _, cmp := range []struct {
+			what      string
+			want, got []float32
+		}{{"U", u1, u2}, {"Potential", p1, p2}, {"grad", g1, g2}, {"HVP", h1, h2}} {
+			scale := 0.0
+			for _, w := range cmp.want {
+				scale = math.Max(scale, math.Abs(float64(w)))
+			}
+			for i := range cmp.want {
+				if d := math.Abs(float64(cmp.got[i] - cmp.want[i])); d > 2e-5*(1+scale) {
+					t.Fatalf("%s: chunked %s[%d] = %g, one call %g", c.name, cmp.what, i, cmp.got[i], cmp.want[i])
+				}
+			}
+		}
+		// The chunked potential really differs from one chunk alone (the test would pass trivially if the
+		// chunks were not summed).
+		if bu, _, _ := chunked.PotentialAndGradBatch(theta, []int{0, 1, 2}); math.Abs(float64(bu[0]-u1[0])) < 1e-3*math.Abs(float64(u1[0])) {
+			t.Fatalf("%s: one chunk's estimate %g equals the full potential %g: test data too uniform", c.name, bu[0], u1[0])
+		}
+	}
+}
+
 // Hand values of each likelihood's per-example NLL for a linear network with zero weights and a chosen
 // bias: with f = bias for every example the NLL has a closed form.
 func TestLikelihoodHandValues(t *testing.T) {

@@ -158,7 +158,7 @@ func run(fl flags) error {
 			for k := 0; k < splits; k++ {
 				todo := []string{}
 				for _, m := range methods {
-					if study == "fmnist" && !scalesToImages(m) || st.done(study, set, k, m) && !redo[m] {
+					if !runsOn(study, m) || st.done(study, set, k, m) && !redo[m] {
 						continue
 					}
 					if skips[set+":"+m] || skips["*:"+m] {
@@ -224,9 +224,19 @@ func shared(p *problem, cfg settings) *fits {
 
 func dropShared() { cur = nil }
 
-// scalesToImages tells which methods the Fashion-MNIST study runs (the all-weights diagonal Laplace is left
-// out: its per-example Jacobians over every weight are the costly part on 2 cores).
-func scalesToImages(m string) bool { return m != "la-diag-glm" && m != "la-diag-nn" }
+// runsOn tells which methods a study runs. Fashion-MNIST leaves out the all-weights diagonal Laplace (its
+// per-example Jacobians over every weight are the costly part on 2 cores); the last-layer K-FAC Laplace runs
+// on Fashion-MNIST only, where the full last-layer GGN is too large (the CNN's 7850² entries), while the UCI
+// networks' last layers (a few hundred weights) take the full GGN.
+func runsOn(study, m string) bool {
+	switch m {
+	case "la-diag-glm", "la-diag-nn":
+		return study != "fmnist"
+	case "la-kron-glm", "la-kron-nn":
+		return study == "fmnist"
+	}
+	return true
+}
 
 func logCell(c cell) {
 	if c.Error != "" {

@@ -6,6 +6,7 @@ import (
 	"math"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
@@ -20,12 +21,14 @@ import (
 )
 
 // allMethods lists the method IDs in table order; methodNames gives their display names.
-var allMethods = []string{"map", "la-ll-glm", "la-ll-nn", "la-diag-glm", "la-diag-nn", "ens", "swag", "fiber", "flow", "flow-fiber"}
+var allMethods = []string{"map", "la-ll-glm", "la-ll-nn", "la-kron-glm", "la-kron-nn", "la-diag-glm", "la-diag-nn", "ens", "swag", "fiber", "flow", "flow-fiber"}
 
 var methodNames = map[string]string{
 	"map":         "MAP",
 	"la-ll-glm":   "Laplace last-layer full, GLM",
 	"la-ll-nn":    "Laplace last-layer full, NN-MC",
+	"la-kron-glm": "Laplace last-layer K-FAC, GLM",
+	"la-kron-nn":  "Laplace last-layer K-FAC, NN-MC",
 	"la-diag-glm": "Laplace all-weights diag, GLM",
 	"la-diag-nn":  "Laplace all-weights diag, NN-MC",
 	"ens":         "Deep ensemble (5)",
@@ -102,9 +105,9 @@ func (s settings) budget(method string) string {
 		walk += " last layer"
 	}
 	switch method {
-	case "map", "la-ll-glm", "la-diag-glm":
+	case "map", "la-ll-glm", "la-kron-glm", "la-diag-glm":
 		return fmt.Sprintf("MAP ≥%d steps", s.MAPSteps)
-	case "la-ll-nn", "la-diag-nn":
+	case "la-ll-nn", "la-kron-nn", "la-diag-nn":
 		return fmt.Sprintf("MAP ≥%d steps, %d draws", s.MAPSteps, s.Samples)
 	case "ens":
 		return fmt.Sprintf("%d members", s.Members)
@@ -285,8 +288,11 @@ func (f *fits) getLaplace(id string) (*laplace.Laplace, error) {
 		return nil, err
 	}
 	opts := laplace.Options{SubsetOfWeights: laplace.LastLayer, HessianStructure: laplace.Full}
-	if id == "diag" {
+	switch id {
+	case "diag":
 		opts = laplace.Options{SubsetOfWeights: laplace.AllWeights, HessianStructure: laplace.Diag}
+	case "kron":
+		opts = laplace.Options{SubsetOfWeights: laplace.LastLayer, HessianStructure: laplace.Kron}
 	}
 	t0 := time.Now()
 	la, err := laplace.Fit(f.mapNet, f.theta, opts)
@@ -336,11 +342,8 @@ func (f *fits) fit(method string, c *cell) (predictor, error) {
 			c.Notes = fmt.Sprintf("σ=%.4g", f.mapNet.Sigma)
 		}
 		return sampled(f.mapNet, f.theta), nil
-	case "la-ll-glm", "la-ll-nn", "la-diag-glm", "la-diag-nn":
-		kind := "ll"
-		if method == "la-diag-glm" || method == "la-diag-nn" {
-			kind = "diag"
-		}
+	case "la-ll-glm", "la-ll-nn", "la-kron-glm", "la-kron-nn", "la-diag-glm", "la-diag-nn":
+		kind := strings.Split(method, "-")[1] // ll, kron or diag
 		la, err := f.getLaplace(kind)
 		if err != nil {
 			return nil, err
@@ -349,7 +352,7 @@ func (f *fits) fit(method string, c *cell) (predictor, error) {
 		c.TotalSeconds, c.GradEvals = c.FitSeconds+f.mapSec, f.mapGE
 		c.Notes = fmt.Sprintf("α=%.4g", la.PriorPrecision())
 		po := laplace.PredictOptions{PredType: laplace.GLM, Seed: f.p.seed}
-		if method == "la-ll-nn" || method == "la-diag-nn" {
+		if strings.HasSuffix(method, "-nn") {
 			po = laplace.PredictOptions{PredType: laplace.NN, Samples: S, Seed: f.p.seed}
 			c.Samples = S
 		}

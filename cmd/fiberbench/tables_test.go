@@ -138,3 +138,29 @@ func TestSkipBudgetAndOOD(t *testing.T) {
 		t.Error("ragged probabilities accepted")
 	}
 }
+
+// TestMethodsPerStudy: every method has a display name and a budget; the K-FAC last-layer Laplace runs on
+// Fashion-MNIST only and the all-weights diagonal Laplace everywhere but there.
+func TestMethodsPerStudy(t *testing.T) {
+	cfg := settingsFor("fmnist", false)
+	for _, m := range allMethods {
+		if displayName(m) == m || cfg.budget(m) == "" {
+			t.Errorf("method %q has no display name or no budget", m)
+		}
+		if strings.HasPrefix(m, "la-") {
+			for _, study := range []string{"uci-reg", "uci-class", "fmnist"} {
+				want := study == "fmnist"
+				if strings.HasPrefix(m, "la-diag") {
+					want = study != "fmnist"
+				} else if strings.HasPrefix(m, "la-ll") {
+					want = true
+				}
+				if runsOn(study, m) != want {
+					t.Errorf("runsOn(%s, %s) = %v, want %v", study, m, !want, want)
+				}
+			}
+		} else if !runsOn("uci-reg", m) || !runsOn("fmnist", m) {
+			t.Errorf("%s should run on every study", m)
+		}
+	}
+}

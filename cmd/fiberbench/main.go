@@ -37,6 +37,7 @@ type flags struct {
 	resume, noPlots, strict                       bool
 	// Budget overrides (0: the mode's default); skip lists set:method cells not run in this invocation.
 	walkSteps, particles, walkBatch, flowSteps, members, mapSteps, swagEpochs, samples int
+	swagLRFraction                                                                     float64
 	skip, redo                                                                         string
 }
 
@@ -63,6 +64,7 @@ func main() {
 	flag.IntVar(&fl.members, "members", 0, "deep-ensemble members (default 5)")
 	flag.IntVar(&fl.mapSteps, "map-steps", 0, "target number of MAP optimiser steps (default: quick 600, full 4000)")
 	flag.IntVar(&fl.swagEpochs, "swag-epochs", 0, "SWAG epochs (default: quick 5, full 20)")
+	flag.Float64Var(&fl.swagLRFraction, "swag-lr-fraction", 0, "SWAG's learning rate as a fraction of the stability limit, in (0, 1) (default: swag.DefaultLRFraction)")
 	flag.IntVar(&fl.samples, "samples", 0, "parameter draws of the sampling predictives (default: quick 32, full 64)")
 	flag.StringVar(&fl.skip, "skip", "", "comma-separated set:method cells not to run (recorded as skipped in the tables; rerun without -skip and with -resume to fill them in)")
 	flag.StringVar(&fl.redo, "redo", "", "comma-separated method IDs whose finished cells -resume runs again, replacing them (after a change to a method)")
@@ -98,8 +100,8 @@ func run(fl flags) error {
 	if fl.splits < 0 || fl.fmnistTrain < 0 || fl.fmnistTest < 0 {
 		return fmt.Errorf("-splits, -fmnist-train and -fmnist-test must be >= 0")
 	}
-	if fl.walkSteps < 0 || fl.particles < 0 || fl.walkBatch < 0 || fl.flowSteps < 0 || fl.members < 0 || fl.mapSteps < 0 || fl.swagEpochs < 0 || fl.samples < 0 {
-		return fmt.Errorf("-walk-steps, -particles, -walk-batch, -flow-steps, -members, -map-steps, -swag-epochs and -samples must be >= 0")
+	if fl.walkSteps < 0 || fl.particles < 0 || fl.walkBatch < 0 || fl.flowSteps < 0 || fl.members < 0 || fl.mapSteps < 0 || fl.swagEpochs < 0 || fl.samples < 0 || fl.swagLRFraction < 0 || fl.swagLRFraction >= 1 {
+		return fmt.Errorf("-walk-steps, -particles, -walk-batch, -flow-steps, -members, -map-steps, -swag-epochs and -samples must be >= 0, -swag-lr-fraction in [0, 1)")
 	}
 	if fl.walkSteps%40 != 0 {
 		return fmt.Errorf("-walk-steps %d: use a multiple of 40 (the walk records every T/40 steps and keeps every T/8)", fl.walkSteps)

@@ -74,6 +74,8 @@ type settings struct {
 	LastLayerWalk bool
 	// WalkBatch is the walk's minibatch size (0: full batch).
 	WalkBatch int
+	// SWAGLRFraction is SWAG's learning rate as a fraction of the stability limit (0: the package default).
+	SWAGLRFraction float64
 }
 
 // override applies the budget flags (0 keeps the mode's default).
@@ -91,6 +93,9 @@ func (s settings) override(fl flags) settings {
 	set(&s.MAPSteps, fl.mapSteps)
 	set(&s.SWAGEpochs, fl.swagEpochs)
 	set(&s.Samples, fl.samples)
+	if fl.swagLRFraction > 0 {
+		s.SWAGLRFraction = fl.swagLRFraction
+	}
 	return s
 }
 
@@ -112,6 +117,9 @@ func (s settings) budget(method string) string {
 	case "ens":
 		return fmt.Sprintf("%d members", s.Members)
 	case "swag":
+		if s.SWAGLRFraction > 0 {
+			return fmt.Sprintf("%d epochs, %d draws, lr fraction %g", s.SWAGEpochs, s.Samples, s.SWAGLRFraction)
+		}
 		return fmt.Sprintf("%d epochs, %d draws", s.SWAGEpochs, s.Samples)
 	case "fiber":
 		return walk
@@ -403,7 +411,22 @@ func (f *fits) fit(method string, c *cell) (predictor, error) {
 		n := f.mapNet.NumData()
 		c.GradEvals = f.mapGE + int64(sw.Collected*max(1, n/min(n, 32)))
 		c.Samples = S
-		c.Notes = fmt.Sprintf("lr=%.3g", sw.Options().LearningRate)
+		// The draws' rise of the training potential per datum above the MAP's, beside P/(2n), the rise of a
+		// Gaussian posterior's draws (the walk's default budget τ for the same weights).
+		ev, err := f.mapNet.Evaluator()
+		if err != nil {
+			return nil, err
+		}
+		u, err := ev.Potential(f.theta)
+		if err != nil {
+			return nil, fmt.Errorf("swag: MAP loss: %w", err)
+		}
+		loss := make([]float64, len(set.Loss))
+		for i, l := range set.Loss {
+			loss[i] = float64(l)
+		}
+		c.Notes = fmt.Sprintf("lr=%.3g rise=%.3g P/2n=%.3g", sw.Options().LearningRate, mean(loss)-float64(u[0])/float64(n),
+			float64(f.mapNet.NumParams())/float64(2*n))
 		return sampled(f.mapNet, set.Theta), nil
 	case "fiber", "flow", "flow-fiber":
 		if err := f.getWalk(); err != nil {

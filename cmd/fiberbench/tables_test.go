@@ -101,6 +101,9 @@ func TestSkipBudgetAndOOD(t *testing.T) {
 	if cfg.WalkSteps != 800 || cfg.Particles != 32 || cfg.FlowSteps != 500 || cfg.Members != 5 || cfg.MAPSteps != 4000 {
 		t.Errorf("override: %+v", cfg)
 	}
+	if got := settingsFor("fmnist", false).override(flags{swagEpochs: 3, samples: 32, swagLRFraction: 0.05}).budget("swag"); got != "3 epochs, 32 draws, lr fraction 0.05" {
+		t.Errorf("budget(swag) with -swag-lr-fraction = %q", got)
+	}
 	if got := cfg.budget("flow"); got != "walk 32×800, flow ≤500 steps, 64 draws" {
 		t.Errorf("budget(flow) = %q", got)
 	}

@@ -125,7 +125,7 @@ func TestRunReportsFailingCellAndChecksExpectations(t *testing.T) {
 	good := writeNotebook(t, dir, "good.ipynb", []string{"text:hello 42", "html:<b>bold</b>"},
 		"%noautoget",
 		"func answer() int { return 42 }",
-		"%%\nfmt.Printf(\"hello %d\\n\", answer())\ngonbui.DisplayHTML(\"<b>bold</b>\")")
+		"%%\ndefer gonbui.Sync() // flush displays before the cell's program exits\nfmt.Printf(\"hello %d\\n\", answer())\ngonbui.DisplayHTML(\"<b>bold</b>\")")
 	bad := writeNotebook(t, dir, "bad.ipynb", nil,
 		"%noautoget",
 		"%%\nfmt.Println(\"fine\")",

@@ -28,12 +28,12 @@ type Evaluator struct {
 	maxRows int
 }
 
-// DefaultMaxRowsPerCall is an Evaluator's initial bound on particles × examples per compiled call
+// DefaultMaxRowsPerCall is an Evaluator's initial threshold on particles × examples per compiled call
 // (16384: about 2 GB of activations for the Fashion-MNIST CNN, whose full-data evaluation of 32 draws asked
-// XLA for 195 GB).
+// XLA for 195 GB). A chunked call holds N·⌈MaxRowsPerCall/N⌉ < MaxRowsPerCall + N rows.
 const DefaultMaxRowsPerCall = 1 << 14
 
-// SetMaxRowsPerCall sets the bound on N·B (parameter vectors × examples) of one full-data call; k ≤ 0
+// SetMaxRowsPerCall sets the threshold on N·B (parameter vectors × examples) of one full-data call; k ≤ 0
 // restores DefaultMaxRowsPerCall. Smaller values use less memory and make more calls.
 func (e *Evaluator) SetMaxRowsPerCall(k int) {
 	e.mu.Lock()

@@ -421,12 +421,11 @@ func (f *fits) fit(method string, c *cell) (predictor, error) {
 		if err != nil {
 			return nil, fmt.Errorf("swag: MAP loss: %w", err)
 		}
-		loss := make([]float64, len(set.Loss))
-		for i, l := range set.Loss {
-			loss[i] = float64(l)
+		rise := -float64(u[0]) / float64(n)
+		for _, l := range set.Loss {
+			rise += float64(l) / float64(len(set.Loss))
 		}
-		c.Notes = fmt.Sprintf("lr=%.3g rise=%.3g P/2n=%.3g", sw.Options().LearningRate, mean(loss)-float64(u[0])/float64(n),
-			float64(f.mapNet.NumParams())/float64(2*n))
+		c.Notes = fmt.Sprintf("lr=%.3g rise=%.3g P/2n=%.3g", sw.Options().LearningRate, rise, float64(f.mapNet.NumParams())/float64(2*n))
 		return sampled(f.mapNet, set.Theta), nil
 	case "fiber", "flow", "flow-fiber":
 		if err := f.getWalk(); err != nil {

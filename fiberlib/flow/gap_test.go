@@ -46,11 +46,6 @@ func newGapToy(t testing.TB) *gapToy {
 	return &gapToy{net: net, mapT: res.Theta, test: test}
 }
 
-// perDatumLoss returns ℓ(θ) = U(θ)/n [S] for thetas [S, P] (the walk's loss).
-func (g *gapToy) perDatumLoss(t *testing.T, thetas []float32) []float64 {
-	return perDatumLossOf(t, g.net, thetas)
-}
-
 // heldOutNLL is the mean held-out NLL per point of the Bayesian model average over thetas [S, P].
 func (g *gapToy) heldOutNLL(t testing.TB, thetas []float32) float64 {
 	s := len(thetas) / g.net.NumParams()
@@ -133,7 +128,7 @@ func TestFlowMatchesWalkOnGapToy(t *testing.T) {
 	t.Log(f)
 	p := g.net.NumParams()
 	walk500 := set.Theta[:500*p]
-	lw := g.perDatumLoss(t, walk500)
+	lw := perDatumLossOf(t, g.net, walk500)
 	nllW := g.heldOutNLL(t, walk500[:100*p])
 	gw, dw := g.gapSpread(t, walk500)
 	t.Logf("walk: per-datum loss %.4f ± %.4f (MAP %.4f); held-out NLL %.4f (MAP %.4f); epistemic sd gap %.3f, data %.4f",
@@ -143,7 +138,7 @@ func TestFlowMatchesWalkOnGapToy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lp := g.perDatumLoss(t, plain.Theta)
+	lp := perDatumLossOf(t, g.net, plain.Theta)
 	dP, pP := ksTwoSample(lw, lp)
 	t.Logf("plain flow draws (not asserted): loss %.4g ± %.4g, KS D %.3f p %.3g; held-out NLL %.4f", mean(lp), stat.StdDev(lp, nil), dP, pP, g.heldOutNLL(t, plain.Theta[:100*p]))
 
@@ -151,7 +146,7 @@ func TestFlowMatchesWalkOnGapToy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lpo := g.perDatumLoss(t, po.Theta)
+	lpo := perDatumLossOf(t, g.net, po.Theta)
 	gpo, dpo := g.gapSpread(t, po.Theta)
 	_, ppo := ksTwoSample(lw, lpo)
 	t.Logf("outputs pinned only (not asserted): loss %.4f ± %.4f, KS p %.3g; held-out NLL %.4f; epistemic sd gap %.3f, data %.4f",
@@ -165,7 +160,7 @@ func TestFlowMatchesWalkOnGapToy(t *testing.T) {
 	if rep.LevelMissed > 50 {
 		t.Errorf("%d of 500 draws missed their loss level, want ≤ 50", rep.LevelMissed)
 	}
-	lf := g.perDatumLoss(t, d.Theta)
+	lf := perDatumLossOf(t, g.net, d.Theta)
 	dKS, pKS := ksTwoSample(lw, lf)
 	nllF := g.heldOutNLL(t, d.Theta[:100*p])
 	gf, df := g.gapSpread(t, d.Theta)
